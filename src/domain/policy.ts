@@ -1,0 +1,110 @@
+/**
+ * Policy evaluation: who may request what, for how long, and who may decide. Pure functions over the
+ * validated policy (see `src/policy/schema.ts` for the file format that produces these types).
+ */
+import { err, ok, type DomainError, type Result } from './errors.js';
+
+export interface RolePolicy {
+  /** The roles (or provider-specific grants) given to the principal on the target. */
+  grants: string[];
+  maxDurationMs: number;
+  approvers: { users: string[] };
+  /** How many distinct approvers must approve. */
+  approvals: number;
+  /** The approvers' channel where the card is posted. */
+  channel: string;
+  /** Who may request this role; absent means everyone in the workspace. */
+  requesters?: { users: string[] } | undefined;
+}
+
+export interface ResourcePolicy {
+  provider: string;
+  /** Provider settings; opaque to the domain (connection references, never secrets). */
+  connection: { env: string };
+  roles: Record<string, RolePolicy>;
+}
+
+export interface Policy {
+  version: 1;
+  admins: string[];
+  /** Explicit principal names on the targets, by chat user id; otherwise the email's local part. */
+  principals: Record<string, string>;
+  resources: Record<string, ResourcePolicy>;
+}
+
+export interface RequestDraft {
+  requesterId: string;
+  resource: string;
+  role: string;
+  durationMs: number;
+}
+
+/**
+ * Looks up a key the user typed. Parsed policy records are plain objects, so a bare index would find
+ * `constructor`, `toString`, … on Object.prototype and treat them as configured resources or roles.
+ */
+function own<T>(record: Record<string, T>, key: string): T | undefined {
+  return Object.hasOwn(record, key) ? record[key] : undefined;
+}
+
+export function findRole(policy: Policy, resource: string, role: string): Result<RolePolicy> {
+  const res = own(policy.resources, resource);
+  if (!res) return err({ code: 'UNKNOWN_RESOURCE', resource, known: Object.keys(policy.resources).sort() });
+  const rolePolicy = own(res.roles, role);
+  if (!rolePolicy) return err({ code: 'UNKNOWN_ROLE', resource, role, known: Object.keys(res.roles).sort() });
+  return ok(rolePolicy);
+}
+
+export function mayRequest(rolePolicy: RolePolicy, requesterId: string): boolean {
+  return rolePolicy.requesters === undefined || rolePolicy.requesters.users.includes(requesterId);
+}
+
+/** Checks a new request against the policy; the caller records refusals in the audit log. */
+export function checkRequest(policy: Policy, draft: RequestDraft): Result<RolePolicy> {
+  const found = findRole(policy, draft.resource, draft.role);
+  if (!found.ok) return found;
+  const rolePolicy = found.value;
+  if (!mayRequest(rolePolicy, draft.requesterId)) {
+    return err({ code: 'NOT_A_REQUESTER', resource: draft.resource, role: draft.role });
+  }
+  if (draft.durationMs > rolePolicy.maxDurationMs) return err({ code: 'DURATION_TOO_LONG', maxMs: rolePolicy.maxDurationMs });
+  return ok(rolePolicy);
+}
+
+/** The resource/role pairs a person may request, for the request form. */
+export function requestableRoles(policy: Policy, requesterId: string): { resource: string; role: string; maxDurationMs: number }[] {
+  return Object.entries(policy.resources).flatMap(([resource, res]) =>
+    Object.entries(res.roles)
+      .filter(([, rolePolicy]) => mayRequest(rolePolicy, requesterId))
+      .map(([role, rolePolicy]) => ({ resource, role, maxDurationMs: rolePolicy.maxDurationMs })),
+  );
+}
+
+/**
+ * May `deciderId` approve or deny a request of `requesterId` for this role? Evaluated against the policy in
+ * force at the moment of the click, so removing someone from a role's approvers takes effect at once.
+ */
+export function checkDecider(
+  policy: Policy,
+  request: { id: string; requesterId: string; resource: string; role: string },
+  deciderId: string,
+): DomainError | null {
+  // Self-approval is refused even when the requester is also a listed approver: four eyes, always.
+  if (deciderId === request.requesterId) return { code: 'SELF_APPROVAL', requestId: request.id };
+  const found = findRole(policy, request.resource, request.role);
+  if (!found.ok || !found.value.approvers.users.includes(deciderId)) {
+    return { code: 'NOT_AN_APPROVER', requestId: request.id };
+  }
+  return null;
+}
+
+/**
+ * The requester's identity on the target: an explicit override from the policy, else the local part of
+ * their chat email, lower-cased (`Alice.Smith@example.com` → `alice.smith`). Null when neither exists.
+ */
+export function principalFor(policy: Policy, userId: string, email: string | null): string | null {
+  const override = own(policy.principals, userId);
+  if (override) return override;
+  const local = email?.split('@')[0]?.trim().toLowerCase();
+  return local ? local : null;
+}

@@ -1,0 +1,56 @@
+import { describe, it, expect } from 'vitest';
+import { REASON_MAX_LENGTH, REQUEST_USAGE, parseCommand } from '../../src/domain/command.js';
+import { HOUR, MINUTE } from '../../src/domain/duration.js';
+
+describe('parseCommand: requests that parse', () => {
+  it.each([
+    ['the documented example', 'request prod-db read 2h INC-4821 hotfix', 'prod-db', 'read', 2 * HOUR, 'INC-4821 hotfix'],
+    ['an uppercase verb', 'REQUEST prod-db read 2h INC-1', 'prod-db', 'read', 2 * HOUR, 'INC-1'],
+    ['a compound duration', 'request prod-db write 1h30m migrate', 'prod-db', 'write', HOUR + 30 * MINUTE, 'migrate'],
+    ['surrounding whitespace', '   request prod-db read 2h  INC-1  ', 'prod-db', 'read', 2 * HOUR, 'INC-1'],
+    ['extra spaces between words', 'request   prod-db   read   15m   why', 'prod-db', 'read', 15 * MINUTE, 'why'],
+    ['the reason keeps its own spacing', 'request prod-db read 2h INC-1   fix  the   index', 'prod-db', 'read', 2 * HOUR, 'INC-1   fix  the   index'],
+    ['a multi-line reason', 'request prod-db read 2h INC-1\nsecond line', 'prod-db', 'read', 2 * HOUR, 'INC-1\nsecond line'],
+    ['Slack-escaped &amp;', 'request prod-db read 2h R&amp;D sync', 'prod-db', 'read', 2 * HOUR, 'R&D sync'],
+    ['Slack-escaped &lt; and &gt;', 'request prod-db read 2h rows &lt; 10 &gt; 2', 'prod-db', 'read', 2 * HOUR, 'rows < 10 > 2'],
+    ['a literal "&lt;" the user typed', 'request prod-db read 2h the &amp;lt; entity', 'prod-db', 'read', 2 * HOUR, 'the &lt; entity'],
+    ['a reason at the length limit', `request prod-db read 2h ${'x'.repeat(REASON_MAX_LENGTH)}`, 'prod-db', 'read', 2 * HOUR, 'x'.repeat(REASON_MAX_LENGTH)],
+  ])('%s', (_label, text, resource, role, durationMs, reason) => {
+    expect(parseCommand(text)).toEqual({ ok: true, command: { kind: 'request', resource, role, durationMs, reason } });
+  });
+});
+
+describe('parseCommand: other commands', () => {
+  it.each([
+    ['request alone opens the form', 'request', { kind: 'request-form' }],
+    ['request with trailing spaces opens the form', 'request   ', { kind: 'request-form' }],
+    ['help', 'help', { kind: 'help' }],
+    ['HELP', 'HELP', { kind: 'help' }],
+    ['empty text', '', { kind: 'help' }],
+    ['only whitespace', '   ', { kind: 'help' }],
+  ])('%s', (_label, text, command) => {
+    expect(parseCommand(text)).toEqual({ ok: true, command });
+  });
+});
+
+describe('parseCommand: refusals name the problem and show the usage', () => {
+  it.each([
+    ['missing role', 'request prod-db', /the role is missing/],
+    ['missing duration', 'request prod-db read', /the duration is missing/],
+    ['a bad duration', 'request prod-db read 2hours INC-1', /"2hours" is not a duration/],
+    ['a duration in the wrong order', 'request prod-db read 30m1h INC-1', /"30m1h" is not a duration/],
+    ['a duration above the ceiling', 'request prod-db read 31d INC-1', /31d is too long/],
+    ['missing reason', 'request prod-db read 2h', /a reason is required/],
+    ['a blank reason', 'request prod-db read 2h    ', /a reason is required/],
+    ['an over-long reason', `request prod-db read 2h ${'x'.repeat(REASON_MAX_LENGTH + 1)}`, new RegExp(`the reason is ${REASON_MAX_LENGTH + 1} characters; at most ${REASON_MAX_LENGTH} are allowed`)],
+    ['an invalid resource name', 'request prod/db read 2h INC-1', /"prod\/db" is not a resource name/],
+    ['an invalid role name', 'request prod-db re@d 2h INC-1', /"re@d" is not a role name/],
+    ['an unknown verb', 'grant prod-db read 2h', /unknown command "grant"/],
+  ])('%s', (_label, text, problem) => {
+    const result = parseCommand(text);
+    expect(result.ok).toBe(false);
+    if (result.ok) return;
+    expect(result.problem).toMatch(problem);
+    expect(result.usage).toBe(REQUEST_USAGE);
+  });
+});
