@@ -1,0 +1,191 @@
+/**
+ * PostgreSQL "membership" provider: grants an existing role (`app_rw`) to an existing login role (the
+ * principal, who signs in with SSO, IAM or a certificate) and revokes it again.
+ *
+ * The bot logs in as a non-superuser with ADMIN OPTION on each grantable role and membership in
+ * `pg_signal_backend`; nothing here needs more. The connection URL is a secret: no error, log line or thrown
+ * text built here contains it, its password, or the host (see `describePgError`).
+ *
+ * Left out on purpose: the ephemeral-login-role mode (CREATE ROLE … VALID UNTIL) and an in-database expiry
+ * sweeper (pg_cron). Membership has no native expiry in PostgreSQL, so our own revoke job and sweeper are the
+ * only lock.
+ */
+import postgres from 'postgres';
+import { PermanentProviderError, type AccessProvider } from '../use-cases/ports.js';
+
+/** SQLSTATEs that retrying cannot fix. */
+const PERMANENT_SQLSTATES = new Set([
+  '42704', // undefined_object: the role or the principal does not exist
+  '42501', // insufficient_privilege: the bot lacks ADMIN OPTION on the role (or pg_signal_backend)
+  '0LP01', // invalid_grant_operation: the grant would make a membership loop
+]);
+const UNDEFINED_OBJECT = '42704';
+
+/** PostgreSQL silently truncates longer identifiers, so a longer name would grant a different role. */
+const MAX_IDENTIFIER_BYTES = 63;
+/** How long revoke waits for each terminated session to exit (PostgreSQL 14+ `pg_terminate_backend(pid, ms)`). */
+const TERMINATE_WAIT_MS = 5_000;
+
+export interface PostgresRoleProviderOptions {
+  /** Connection URL of the target database. A secret. */
+  url: string;
+}
+
+export class PostgresRoleProvider implements AccessProvider {
+  readonly #sql: postgres.Sql;
+
+  constructor(options: PostgresRoleProviderOptions) {
+    try {
+      this.#sql = postgres(options.url, {
+        max: 2,
+        connect_timeout: 5,
+        idle_timeout: 60,
+        // GRANT/REVOKE repeats raise NOTICE/WARNING by design; they are not problems.
+        onnotice: () => {},
+        // Targets often sit behind a transaction-pooling proxy, where named prepared statements break.
+        prepare: false,
+        connection: { application_name: 'accessbot' },
+      });
+    } catch {
+      // The driver's URL error carries the URL (with its password) in `input`: never pass it on.
+      throw new Error('invalid PostgreSQL connection URL');
+    }
+  }
+
+  async held(principal: string, grants: string[]): Promise<string[]> {
+    checkIdentifiers(principal, grants);
+    if (grants.length === 0) return [];
+    let rows: { rolname: string }[];
+    try {
+      // Direct memberships only: what GRANT/REVOKE of this provider changes. A principal that does not exist
+      // simply matches no row. DISTINCT because PostgreSQL 16+ keeps one row per grantor.
+      rows = await this.#sql<{ rolname: string }[]>`
+        SELECT DISTINCT r.rolname
+        FROM pg_auth_members m
+        JOIN pg_roles r ON r.oid = m.roleid
+        JOIN pg_roles u ON u.oid = m.member
+        WHERE u.rolname = ${principal}
+          AND r.rolname IN (SELECT jsonb_array_elements_text(${jsonList(grants)}::text::jsonb))`;
+    } catch (error) {
+      throw providerError(error, `cannot read the memberships of "${principal}"`);
+    }
+    const names = new Set(rows.map((row) => row.rolname));
+    return grants.filter((grant) => names.has(grant));
+  }
+
+  /**
+   * `expiresAt` is unused: PostgreSQL has no native expiry for role memberships (VALID UNTIL only expires a
+   * password), so the revoke job and the sweeper end the grant.
+   */
+  async grant(principal: string, grants: string[], _expiresAt: Date): Promise<void> {
+    checkIdentifiers(principal, grants);
+    if (grants.length === 0) return;
+    try {
+      // One transaction: a failure on any role leaves none of them granted. Granting a held role is a NOTICE.
+      await this.#sql.begin(async (tx) => {
+        for (const stmt of await statements(tx, 'GRANT %I TO %I', grants, principal)) await tx.unsafe(stmt);
+      });
+    } catch (error) {
+      throw providerError(error, `cannot grant ${quoteList(grants)} to "${principal}"`);
+    }
+  }
+
+  /**
+   * Revokes each role on its own (no transaction), so one failing role never keeps the others granted, then
+   * ends every session of the principal: a session that ran `SET ROLE` keeps the role's privileges after
+   * REVOKE, until it disconnects.
+   */
+  async revoke(principal: string, grants: string[]): Promise<void> {
+    checkIdentifiers(principal, grants);
+    if (grants.length === 0) return;
+    const failures: Error[] = [];
+    try {
+      const stmts = await statements(this.#sql, 'REVOKE %I FROM %I', grants, principal);
+      for (const [i, stmt] of stmts.entries()) {
+        try {
+          await this.#sql.unsafe(stmt);
+        } catch (error) {
+          // A missing role or principal holds nothing: already revoked. Not granted at all is only a WARNING.
+          if (sqlstate(error) === UNDEFINED_OBJECT) continue;
+          failures.push(providerError(error, `cannot revoke "${grants[i] ?? '?'}" from "${principal}"`));
+        }
+      }
+    } catch (error) {
+      failures.push(providerError(error, `cannot revoke ${quoteList(grants)} from "${principal}"`));
+    }
+    try {
+      await this.#sql`
+        SELECT pg_terminate_backend(pid, ${TERMINATE_WAIT_MS}::bigint)
+        FROM pg_stat_activity
+        WHERE usename = ${principal} AND pid <> pg_backend_pid()`;
+    } catch (error) {
+      failures.push(providerError(error, `cannot end the sessions of "${principal}"`));
+    }
+    // A retryable failure wins: the retry redoes everything (all of it is idempotent).
+    const failure = failures.find((f) => !(f instanceof PermanentProviderError)) ?? failures[0];
+    if (failure) throw failure;
+  }
+
+  async close(): Promise<void> {
+    await this.#sql.end({ timeout: 5 });
+  }
+}
+
+/**
+ * A driver error as text that is safe to log and show: the SQLSTATE and the server's message. Socket and
+ * driver errors (ECONNREFUSED, CONNECT_TIMEOUT, CONNECTION_CLOSED, …) name the host and port in their
+ * message, so only their code is kept.
+ */
+export function describePgError(error: unknown): string {
+  if (error instanceof postgres.PostgresError) return `SQLSTATE ${error.code}: ${error.message}`;
+  const code = (error as { code?: unknown } | null)?.code;
+  if (typeof code === 'string' && /^[A-Z0-9_]+$/.test(code)) return `driver error ${code}`;
+  return `unexpected driver error (${error instanceof Error ? error.name : typeof error})`;
+}
+
+function sqlstate(error: unknown): string | undefined {
+  return error instanceof postgres.PostgresError ? error.code : undefined;
+}
+
+/** Never passes the driver error on as `cause`: its properties may hold connection details. */
+function providerError(error: unknown, context: string): Error {
+  if (error instanceof PermanentProviderError) return error;
+  const message = `${context}: ${describePgError(error)}`;
+  const state = sqlstate(error);
+  return state !== undefined && PERMANENT_SQLSTATES.has(state) ? new PermanentProviderError(message) : new Error(message);
+}
+
+/**
+ * Utility statements take no bind parameters, so the server quotes the identifiers with `format('%I')` and
+ * we run the text it returns. Identifiers are never concatenated here.
+ */
+async function statements(sql: postgres.Sql | postgres.TransactionSql, template: string, roles: string[], principal: string): Promise<string[]> {
+  if (roles.length === 0) return [];
+  const rows = await sql<{ stmt: string }[]>`
+    SELECT format(${template}::text, role, ${principal}::text) AS stmt
+    FROM jsonb_array_elements_text(${jsonList(roles)}::text::jsonb) WITH ORDINALITY AS t(role, n)
+    ORDER BY n`;
+  return rows.map((row) => row.stmt);
+}
+
+/**
+ * A list parameter as JSON text, read with `$n::text::jsonb`. postgres.js 3.4.9 sends `sql.array([x])` as
+ * the bare text `x` on a fresh connection (`malformed array literal`), and JSON-encodes a string bound
+ * straight to `jsonb` a second time; a `text` parameter is sent as is.
+ */
+function jsonList(names: string[]): string {
+  return JSON.stringify(names);
+}
+
+function checkIdentifiers(principal: string, grants: string[]): void {
+  for (const name of [principal, ...grants]) {
+    const bytes = Buffer.byteLength(name, 'utf8');
+    if (bytes === 0 || bytes > MAX_IDENTIFIER_BYTES || name.includes('\0')) {
+      throw new PermanentProviderError(`invalid PostgreSQL role name "${name}": must be 1 to ${MAX_IDENTIFIER_BYTES} bytes without NUL`);
+    }
+  }
+}
+
+function quoteList(names: string[]): string {
+  return names.map((name) => `"${name}"`).join(', ');
+}

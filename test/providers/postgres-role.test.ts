@@ -1,0 +1,271 @@
+/**
+ * The PostgreSQL membership provider against the real local server, connected as a realistic bot: a
+ * non-superuser with ADMIN OPTION on the app roles and membership in `pg_signal_backend`.
+ * Roles are cluster-global and other test files share the server, so every name carries a random suffix and
+ * the target database is this file's own.
+ */
+import postgres from 'postgres';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Policy } from '../../src/domain/policy.js';
+import { PostgresRoleProvider } from '../../src/providers/postgres-role.js';
+import { createProviderRegistry } from '../../src/providers/registry.js';
+import { PermanentProviderError } from '../../src/use-cases/ports.js';
+import { ADMIN_URL, uniqueSuffix, urlFor } from '../support/env.js';
+
+const sfx = uniqueSuffix();
+const TARGET_DB = `target_${sfx}`;
+const BOT = `bot_${sfx}`;
+const ALICE = `alice_${sfx}`;
+const BOB = `bob_${sfx}`;
+const CAROL = `carol_${sfx}`;
+const APP_RW = `app_rw_${sfx}`;
+const APP_RO = `app_ro_${sfx}`;
+const HOSTILE = `x"; DROP TABLE victim; --${sfx}`;
+const UNICODE = `Rôle ünïcode 🔑 ${sfx}`;
+const HOSTILE_PRINCIPAL = `d'Artagnan "${sfx}`;
+const MISSING = `nobody_${sfx}`;
+const APP_ROLES = [APP_RW, APP_RO, HOSTILE, UNICODE];
+const PRINCIPALS = [ALICE, BOB, CAROL, HOSTILE_PRINCIPAL];
+/** Trust auth ignores it, so it only serves to prove that no error text carries it. */
+const PASSWORD = `pw-${sfx}-secret`;
+
+function urlAs(user: string, password?: string): string {
+  const url = new URL(urlFor(TARGET_DB));
+  url.username = encodeURIComponent(user);
+  if (password) url.password = password;
+  return url.toString();
+}
+const BOT_URL = urlAs(BOT, PASSWORD);
+
+let admin: postgres.Sql; // superuser, cluster level
+let targetAdmin: postgres.Sql; // superuser, in the target database
+let provider: PostgresRoleProvider;
+
+/** Runs DDL with server-side quoting, the way the provider does. */
+async function ddl(sql: postgres.Sql, template: string, ...names: string[]): Promise<void> {
+  const [row] = await sql<{ stmt: string }[]>`SELECT format(${template}::text, VARIADIC ARRAY(SELECT jsonb_array_elements_text(${JSON.stringify(names)}::text::jsonb))) AS stmt`;
+  await sql.unsafe(row!.stmt);
+}
+
+async function isMember(principal: string, role: string): Promise<boolean> {
+  const [row] = await admin<{ member: boolean }[]>`SELECT pg_has_role(${principal}::name, ${role}::name, 'MEMBER') AS member`;
+  return row!.member;
+}
+
+async function membershipRows(principal: string, role: string): Promise<number> {
+  const [row] = await admin<{ n: number }[]>`
+    SELECT count(*)::int AS n FROM pg_auth_members m
+    WHERE m.member = ${principal}::regrole AND m.roleid = ${role}::regrole`;
+  return row!.n;
+}
+
+beforeAll(async () => {
+  admin = postgres(ADMIN_URL, { max: 1, onnotice: () => {} });
+  await ddl(admin, 'CREATE DATABASE %I', TARGET_DB);
+  await ddl(admin, 'CREATE ROLE %I LOGIN', BOT);
+  for (const principal of PRINCIPALS) await ddl(admin, 'CREATE ROLE %I LOGIN', principal);
+  for (const role of APP_ROLES) {
+    await ddl(admin, 'CREATE ROLE %I NOLOGIN', role);
+    await ddl(admin, 'GRANT %I TO %I WITH ADMIN OPTION', role, BOT);
+  }
+  await ddl(admin, 'GRANT pg_signal_backend TO %I', BOT);
+
+  targetAdmin = postgres(urlFor(TARGET_DB), { max: 1, onnotice: () => {} });
+  await targetAdmin`CREATE TABLE secret (v text)`;
+  await targetAdmin`INSERT INTO secret VALUES ('s3')`;
+  await targetAdmin`REVOKE ALL ON secret FROM PUBLIC`;
+  await ddl(targetAdmin, 'GRANT SELECT ON secret TO %I', APP_RW);
+  // The canary is the bot's own, so an injected DROP TABLE run as the bot would succeed.
+  await targetAdmin`CREATE TABLE victim (id int)`;
+  await ddl(targetAdmin, 'ALTER TABLE victim OWNER TO %I', BOT);
+
+  provider = new PostgresRoleProvider({ url: BOT_URL });
+});
+
+afterAll(async () => {
+  await provider?.close();
+  await targetAdmin?.end();
+  if (!admin) return;
+  await ddl(admin, 'DROP DATABASE IF EXISTS %I WITH (FORCE)', TARGET_DB);
+  for (const role of [...PRINCIPALS, ...APP_ROLES, BOT]) await ddl(admin, 'DROP ROLE IF EXISTS %I', role);
+  await admin.end();
+});
+
+const expiresAt = new Date(Date.now() + 3_600_000);
+
+describe('PostgresRoleProvider grant and revoke', () => {
+  it('grants the membership, and granting twice leaves one membership', async () => {
+    await provider.grant(ALICE, [APP_RW, APP_RO], expiresAt);
+    await provider.grant(ALICE, [APP_RW, APP_RO], expiresAt);
+    expect(await isMember(ALICE, APP_RW)).toBe(true);
+    expect(await isMember(ALICE, APP_RO)).toBe(true);
+    expect(await membershipRows(ALICE, APP_RW)).toBe(1);
+    expect(await provider.held(ALICE, [APP_RO, APP_RW, UNICODE])).toEqual([APP_RO, APP_RW]);
+  });
+
+  it('revokes the membership; revoking again, never granted, or for a missing principal or role succeeds', async () => {
+    await provider.revoke(ALICE, [APP_RW, APP_RO]);
+    expect(await isMember(ALICE, APP_RW)).toBe(false);
+    expect(await isMember(ALICE, APP_RO)).toBe(false);
+    await provider.revoke(ALICE, [APP_RW, APP_RO]);
+    await provider.revoke(BOB, [APP_RW]);
+    await provider.revoke(MISSING, [APP_RW]);
+    await provider.revoke(ALICE, [`no_such_role_${sfx}`]);
+    expect(await provider.held(ALICE, [APP_RW, APP_RO])).toEqual([]);
+  });
+
+  it('reports a membership granted by someone else, and nothing for a principal that does not exist', async () => {
+    await ddl(admin, 'GRANT %I TO %I', APP_RO, CAROL);
+    expect(await provider.held(CAROL, [APP_RW, APP_RO])).toEqual([APP_RO]);
+    expect(await provider.held(MISSING, [APP_RW, APP_RO])).toEqual([]);
+    expect(await provider.held(CAROL, [])).toEqual([]);
+  });
+
+  it('ends a session that ran SET ROLE, which REVOKE alone would leave reading', async () => {
+    await provider.grant(BOB, [APP_RW], expiresAt);
+    const session = postgres(urlAs(BOB), { max: 1, onnotice: () => {} });
+    try {
+      // A transaction pins one backend: the pool would otherwise reconnect silently after the termination.
+      const outcome = session
+        .begin(async (tx) => {
+          const [row] = await tx<{ s: string }[]>`SELECT format('SET ROLE %I', ${APP_RW}::text) AS s`;
+          await tx.unsafe(row!.s);
+          expect(await tx`SELECT v FROM secret`).toEqual([{ v: 's3' }]);
+          await provider.revoke(BOB, [APP_RW]);
+          await tx`SELECT v FROM secret`;
+        })
+        .then(
+          () => 'still connected',
+          (error: { code?: string }) => error.code,
+        );
+      expect(await outcome).toBe('CONNECTION_CLOSED');
+
+      // A fresh session can no longer take the role.
+      await expect(ddl(session, 'SET ROLE %I', APP_RW)).rejects.toMatchObject({ code: '42501' });
+      expect(await isMember(BOB, APP_RW)).toBe(false);
+    } finally {
+      await session.end();
+    }
+  });
+
+  it('quotes hostile and unicode identifiers, so they are granted as names and never run as SQL', async () => {
+    await provider.grant(HOSTILE_PRINCIPAL, [HOSTILE, UNICODE], expiresAt);
+    expect(await isMember(HOSTILE_PRINCIPAL, HOSTILE)).toBe(true);
+    expect(await isMember(HOSTILE_PRINCIPAL, UNICODE)).toBe(true);
+    expect(await provider.held(HOSTILE_PRINCIPAL, [UNICODE, HOSTILE])).toEqual([UNICODE, HOSTILE]);
+
+    await provider.revoke(HOSTILE_PRINCIPAL, [HOSTILE, UNICODE]);
+    expect(await isMember(HOSTILE_PRINCIPAL, HOSTILE)).toBe(false);
+    expect(await isMember(HOSTILE_PRINCIPAL, UNICODE)).toBe(false);
+    expect(await targetAdmin`SELECT to_regclass('public.victim') IS NOT NULL AS present`).toEqual([{ present: true }]);
+  });
+});
+
+describe('PostgresRoleProvider errors', () => {
+  async function failure(promise: Promise<unknown>): Promise<Error> {
+    const error = await promise.then(
+      () => null,
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(Error);
+    return error as Error;
+  }
+
+  function expectNoSecret(error: Error, url: string): void {
+    const text = `${error.message} ${error.stack ?? ''} ${JSON.stringify(error)}`;
+    expect(text).not.toContain(url);
+    expect(text).not.toContain(PASSWORD);
+  }
+
+  it('refuses for good a role or principal that does not exist, and grants nothing', async () => {
+    const noRole = await failure(provider.grant(ALICE, [APP_RW, `no_such_role_${sfx}`], expiresAt));
+    expect(noRole).toBeInstanceOf(PermanentProviderError);
+    expect(noRole.message).toContain(`no_such_role_${sfx}`);
+    expectNoSecret(noRole, BOT_URL);
+    // One transaction: the good role was rolled back with the bad one.
+    expect(await isMember(ALICE, APP_RW)).toBe(false);
+
+    const noPrincipal = await failure(provider.grant(MISSING, [APP_RW], expiresAt));
+    expect(noPrincipal).toBeInstanceOf(PermanentProviderError);
+    expect(noPrincipal.message).toContain(MISSING);
+    expectNoSecret(noPrincipal, BOT_URL);
+  });
+
+  it('refuses for good a role the bot has no ADMIN OPTION on', async () => {
+    const error = await failure(provider.grant(ALICE, ['pg_monitor'], expiresAt));
+    expect(error).toBeInstanceOf(PermanentProviderError);
+    expect(error.message).toContain('42501');
+  });
+
+  it('keeps an unreachable server retryable and its URL out of the error', async () => {
+    const url = `postgres://${BOT}:${PASSWORD}@127.0.0.1:1/${TARGET_DB}`;
+    const unreachable = new PostgresRoleProvider({ url });
+    try {
+      const error = await failure(unreachable.grant(ALICE, [APP_RW], expiresAt));
+      expect(error).not.toBeInstanceOf(PermanentProviderError);
+      expect(error.message).toContain('ECONNREFUSED');
+      expectNoSecret(error, url);
+      expect(error.message).not.toContain('127.0.0.1');
+    } finally {
+      await unreachable.close();
+    }
+  });
+
+  it('refuses a name PostgreSQL would truncate', async () => {
+    await expect(provider.grant(ALICE, ['r'.repeat(64)], expiresAt)).rejects.toBeInstanceOf(PermanentProviderError);
+  });
+});
+
+describe('createProviderRegistry', () => {
+  const policyWith = (provider: string, env: string): Policy => ({
+    version: 1,
+    admins: [],
+    principals: {},
+    resources: {
+      analytics: {
+        provider,
+        connection: { env },
+        roles: { rw: { grants: [APP_RW], maxDurationMs: 3_600_000, approvers: { users: ['U2'] }, approvals: 1, channel: 'C1' } },
+      },
+    },
+  });
+
+  it('builds a postgres provider per resource from the variable the policy names', async () => {
+    const registry = createProviderRegistry(policyWith('postgres', 'ANALYTICS_PG_URL'), { ANALYTICS_PG_URL: BOT_URL });
+    try {
+      const analytics = registry.forResource('analytics');
+      expect(analytics).toBeInstanceOf(PostgresRoleProvider);
+      expect(await analytics.held(CAROL, [APP_RO])).toEqual([APP_RO]);
+      expect(() => registry.forResource('billing')).toThrow(/billing/);
+    } finally {
+      await registry.close();
+    }
+  });
+
+  it('names the setting and the variable of a missing URL, never a value', () => {
+    const env = { OTHER_PG_URL: BOT_URL, ANALYTICS_PG_URL: '' };
+    const build = (): unknown => createProviderRegistry(policyWith('postgres', 'ANALYTICS_PG_URL'), env);
+    expect(build).toThrow(/resources\.analytics\.connection\.env.*ANALYTICS_PG_URL/);
+    const message = (() => {
+      try {
+        build();
+        return '';
+      } catch (error) {
+        return (error as Error).message;
+      }
+    })();
+    expect(message).not.toContain(BOT_URL);
+    expect(message).not.toContain(PASSWORD);
+  });
+
+  it('refuses an unknown provider and an invalid URL without echoing it', () => {
+    expect(() => createProviderRegistry(policyWith('mysql', 'X'), { X: BOT_URL })).toThrow(/resources\.analytics\.provider.*mysql/);
+    const bad = `postgres://u:${PASSWORD}@[bad/db`;
+    expect(() => createProviderRegistry(policyWith('postgres', 'X'), { X: bad })).toThrow(/resources\.analytics\.connection\.env.* X /);
+    try {
+      createProviderRegistry(policyWith('postgres', 'X'), { X: bad });
+    } catch (error) {
+      expect(JSON.stringify(error) + (error as Error).message).not.toContain(PASSWORD);
+    }
+  });
+});
