@@ -1,0 +1,126 @@
+/**
+ * Block Kit renderers for Slack: the one module listeners and the notifier import. Every renderer is pure and
+ * returns `{ text, blocks }` (or a view), with `text` as the notification and accessibility fallback.
+ * The approval card lives in `card.ts`, person-to-person notices in `notices.ts`; this file holds the command
+ * replies and the request form.
+ */
+import type { types } from '@slack/bolt';
+import { REASON_MAX_LENGTH } from '../../domain/command.js';
+import { formatDuration } from '../../domain/duration.js';
+import { REQUEST_MODAL, REQUEST_MODAL_CALLBACK, SLASH_COMMAND, roleOptionValue } from './ids.js';
+import { INPUT_LABEL_MAX, MODAL_TITLE_MAX, OPTION_TEXT_MAX, SELECT_OPTIONS_MAX, escapeAndCut, escapeMrkdwn } from './limits.js';
+import { context, plain, section, type SlackMessage } from './format.js';
+
+export { approvalCard } from './card.js';
+export { approverAlert, receivedMessage, requesterNotice } from './notices.js';
+export type { Block, SlackMessage } from './format.js';
+
+const CMD = SLASH_COMMAND;
+
+export function helpMessage(): SlackMessage {
+  return {
+    text: escapeMrkdwn(`${CMD} request <resource> <role> <duration> <reason…> asks for temporary access; ${CMD} request alone opens a form.`),
+    blocks: [
+      section(
+        '*Ask for temporary access*\n' +
+          `\`${escapeMrkdwn(`${CMD} request <resource> <role> <duration> <reason…>`)}\`\n` +
+          `For example \`${CMD} request prod-db read 2h INC-4821 hotfix\`. ` +
+          'An approver decides in the approvers’ channel; you get a DM when access is granted and again when it ends.',
+      ),
+      section(
+        '*Durations*\n`30s`, `15m`, `2h`, `1d`, `1h30m`: largest unit first, each unit once. ' +
+          'Each role has a maximum; the form shows it.',
+      ),
+      section(`\`${CMD} request\` on its own opens a form listing what you may request.\n\`${CMD} help\` shows this message.`),
+    ],
+  };
+}
+
+/** A command that did not parse: what was wrong, and how to write it. Both strings may quote user input. */
+export function usageMessage(problem: string, usage: string): SlackMessage {
+  const said = escapeAndCut(capitalise(problem), 1000);
+  return {
+    text: `${said}. Usage: ${escapeAndCut(usage, 1000)}`,
+    blocks: [
+      section(`:warning: ${said}.`),
+      section(`*Usage*\n\`\`\`${escapeAndCut(usage, 2000)}\`\`\``),
+      context(`\`${CMD} help\` explains every command.`),
+    ],
+  };
+}
+
+function capitalise(text: string): string {
+  return text.charAt(0).toUpperCase() + text.slice(1);
+}
+
+export interface RequestableRole {
+  resource: string;
+  role: string;
+  maxDurationMs: number;
+}
+
+/**
+ * The request form. Offers only what the policy lets this person request, so a submission can still be
+ * refused (the policy may change while the form is open) but never for an option we showed by mistake.
+ */
+export function requestModal(options: RequestableRole[]): types.ModalView {
+  const base = {
+    type: 'modal' as const,
+    callback_id: REQUEST_MODAL_CALLBACK,
+    title: plain('Request access', MODAL_TITLE_MAX),
+  };
+  if (options.length === 0) {
+    return {
+      ...base,
+      close: plain('Close', MODAL_TITLE_MAX),
+      blocks: [section('There is nothing you may request: the access policy names no resource and role for you. Ask an admin.')],
+    };
+  }
+  const shown = options.slice(0, SELECT_OPTIONS_MAX);
+  const selectOptions: types.PlainTextOption[] = shown.map((o) => ({
+    text: plain(`${o.resource} / ${o.role} (max ${formatDuration(o.maxDurationMs)})`, OPTION_TEXT_MAX),
+    // Not cut: a cut value would name another role. Names are short by the command grammar; see ids.ts.
+    value: roleOptionValue(o.resource, o.role),
+  }));
+  const [only] = selectOptions;
+  const select: types.StaticSelect = {
+    type: 'static_select',
+    action_id: REQUEST_MODAL.roleAction,
+    placeholder: plain('Choose a resource and role'),
+    options: selectOptions,
+    // One choice is no choice: preselect it.
+    ...(selectOptions.length === 1 && only ? { initial_option: only } : {}),
+  };
+  const blocks: types.KnownBlock[] = [
+    {
+      type: 'input',
+      block_id: REQUEST_MODAL.roleBlock,
+      label: plain('Resource / role', INPUT_LABEL_MAX),
+      element: select,
+      ...(options.length > shown.length
+        ? { hint: plain(`Showing ${shown.length} of ${options.length}. For others use ${CMD} request <resource> <role> …`, INPUT_LABEL_MAX) }
+        : {}),
+    },
+    {
+      type: 'input',
+      block_id: REQUEST_MODAL.durationBlock,
+      label: plain('For how long', INPUT_LABEL_MAX),
+      hint: plain('30s, 15m, 2h, 1d or 1h30m, up to the maximum shown for the role.', INPUT_LABEL_MAX),
+      element: { type: 'plain_text_input', action_id: REQUEST_MODAL.durationAction, placeholder: plain('e.g. 2h'), max_length: 20 },
+    },
+    {
+      type: 'input',
+      block_id: REQUEST_MODAL.reasonBlock,
+      label: plain('Reason', INPUT_LABEL_MAX),
+      hint: plain('Approvers see this. A ticket number and a few words is ideal.', INPUT_LABEL_MAX),
+      element: {
+        type: 'plain_text_input',
+        action_id: REQUEST_MODAL.reasonAction,
+        multiline: true,
+        max_length: REASON_MAX_LENGTH,
+        placeholder: plain('e.g. INC-4821: hotfix for the billing job'),
+      },
+    },
+  ];
+  return { ...base, submit: plain('Request', MODAL_TITLE_MAX), close: plain('Cancel', MODAL_TITLE_MAX), blocks };
+}

@@ -1,0 +1,158 @@
+/**
+ * The approval card posted in the approvers' channel and updated in place on every change. A pure function of
+ * the request snapshot: the same snapshot always renders the same card, so a late or repeated `chat.update`
+ * can never show a state the store does not hold. Buttons exist only while the request is pending.
+ */
+import type { types } from '@slack/bolt';
+import { REASON_MAX_LENGTH } from '../../domain/command.js';
+import { formatDuration } from '../../domain/duration.js';
+import { assertNever } from '../../domain/errors.js';
+import { REVOKE_ALERT_THRESHOLD, approvalsOf, type AccessRequest, type Decision } from '../../domain/request.js';
+import type { RequestSnapshot } from '../../use-cases/ports.js';
+import { ACTION_APPROVE, ACTION_DENY, DENY_REASON_ACTION, DENY_REASON_BLOCK, decisionBlockId } from './ids.js';
+import { BUTTON_VALUE_MAX, SECTION_FIELD_MAX, SECTION_TEXT_MAX, escapeMrkdwn } from './limits.js';
+import {
+  bold,
+  code,
+  context,
+  fieldsSection,
+  mention,
+  mentions,
+  plain,
+  plural,
+  quote,
+  section,
+  shownError,
+  slackDate,
+  type Block,
+  type SlackMessage,
+} from './format.js';
+
+export function approvalCard(snapshot: RequestSnapshot): SlackMessage {
+  const { request } = snapshot;
+  const blocks: Block[] = [
+    section(`${mention(request.requesterId)} requests ${what(request)} for *${formatDuration(request.durationMs)}*`, 'req_summary'),
+    fieldsSection(
+      [
+        `*Resource*\n${code(request.resource)}`,
+        `*Role*\n${code(request.role)}`,
+        `*Grants*\n${codeList(request.grants, SECTION_FIELD_MAX - 12)}`,
+        `*Duration*\n${formatDuration(request.durationMs)}`,
+        `*Account on target*\n${code(request.principal)}`,
+        `*Request*\n${code(request.id)}`,
+      ],
+      'req_details',
+    ),
+    section(`*Reason*\n${reasonQuote(request.reason, SECTION_TEXT_MAX - 12)}`, 'req_reason'),
+    ...(request.status === 'pending' ? pendingBlocks(snapshot) : decidedBlocks(snapshot)),
+  ];
+  return { text: `${summaryText(request)}${request.status === 'pending' ? '' : ` (${request.status})`}`, blocks };
+}
+
+/** `*prod-db* / *read*`: the resource and role, escaped. */
+export function what(request: Pick<AccessRequest, 'resource' | 'role'>): string {
+  return `${bold(request.resource)} / ${bold(request.role)}`;
+}
+
+/** The one-line fallback text shared by the card's states. */
+function summaryText(request: AccessRequest): string {
+  return `Access request from ${mention(request.requesterId)}: ${escapeMrkdwn(request.resource)} / ${escapeMrkdwn(request.role)} for ${formatDuration(request.durationMs)}`;
+}
+
+export function reasonQuote(reason: string, max: number): string {
+  return reason.trim() === '' ? '_no reason given_' : quote(reason, max);
+}
+
+/** As many names as fit in `max` characters, then "and N more", so a cut never breaks a code span. */
+export function codeList(items: string[], max: number): string {
+  if (items.length === 0) return '_none_';
+  const shown: string[] = [];
+  let length = 0;
+  for (const item of items) {
+    const rendered = code(item);
+    if (length + rendered.length + 2 > max - 20) break;
+    shown.push(rendered);
+    length += rendered.length + 2;
+  }
+  const rest = items.length - shown.length;
+  return rest === 0 ? shown.join(', ') : `${shown.join(', ')} and ${rest} more`;
+}
+
+function pendingBlocks(snapshot: RequestSnapshot): Block[] {
+  const { request } = snapshot;
+  const approvers = approvalsOf(snapshot.decisions).map((d) => d.approverId);
+  const progress =
+    request.approvalsRequired > 1
+      ? `*${approvers.length} of ${request.approvalsRequired} approvals*${approvers.length > 0 ? `: approved by ${mentions(approvers)}` : ''}`
+      : 'Waiting for an approver';
+  const denyReason: types.InputBlock = {
+    type: 'input',
+    block_id: DENY_REASON_BLOCK,
+    optional: true,
+    label: plain('Reason for denying (optional)'),
+    element: {
+      type: 'plain_text_input',
+      action_id: DENY_REASON_ACTION,
+      max_length: REASON_MAX_LENGTH,
+      placeholder: plain('Shown to the requester if you deny'),
+    },
+  };
+  const value = request.id.slice(0, BUTTON_VALUE_MAX);
+  const actions: types.ActionsBlock = {
+    type: 'actions',
+    block_id: decisionBlockId(request.id),
+    elements: [
+      { type: 'button', action_id: ACTION_APPROVE, style: 'primary', value, text: plain('Approve') },
+      { type: 'button', action_id: ACTION_DENY, style: 'danger', value, text: plain('Deny') },
+    ],
+  };
+  return [context(`:hourglass_flowing_sand: ${progress}`, `Requested ${slackDate(request.createdAt)}`), denyReason, actions];
+}
+
+function decidedBlocks(snapshot: RequestSnapshot): Block[] {
+  const { request, decisions } = snapshot;
+  if (request.status === 'denied') {
+    const denial = decisions.find((d) => d.outcome === 'deny');
+    const lines = [`:no_entry: *Denied*${denial ? ` by ${mention(denial.approverId)} ${slackDate(denial.at)}` : ''}`];
+    if (denial?.reason) lines.push(`*Reason for denying*\n${reasonQuote(denial.reason, SECTION_TEXT_MAX - 200)}`);
+    return [section(lines.join('\n'), 'req_status')];
+  }
+  return [section([approvedLine(request, decisions), ...grantLines(request)].join('\n'), 'req_status')];
+}
+
+function approvedLine(request: AccessRequest, decisions: Decision[]): string {
+  const approvers = approvalsOf(decisions).map((d) => d.approverId);
+  const by = approvers.length > 0 ? ` by ${mentions(approvers)}` : '';
+  const at = request.decidedAt ? ` ${slackDate(request.decidedAt)}` : '';
+  return `:white_check_mark: *Approved*${by}${at}`;
+}
+
+/** What happened to the grant after approval; the only place the card reads provider outcomes. */
+function grantLines(request: AccessRequest): string[] {
+  switch (request.status) {
+    case 'approved':
+      return [':gear: Granting…'];
+    case 'active':
+      return [`:unlock: *Active* until ${request.expiresAt ? slackDate(request.expiresAt) : 'the window ends'}`];
+    case 'revoking': {
+      const lines = [`:hourglass_flowing_sand: ${request.revokeReason === 'expired' ? 'Window ended; revoking…' : 'Revoking…'}`];
+      if (request.revokeAttempts >= REVOKE_ALERT_THRESHOLD) {
+        lines.push(
+          `:warning: *Revocation failing — retrying* (${plural(request.revokeAttempts, 'failed attempt')}). Last error: ${shownError(request.lastError)}`,
+        );
+      }
+      return lines;
+    }
+    case 'revoked':
+      return [
+        `:lock: *Revoked*${request.revokedAt ? ` ${slackDate(request.revokedAt)}` : ''}${request.revokeReason === 'expired' ? ' (the window ended)' : ''}`,
+      ];
+    case 'failed':
+      return [`:x: *Grant failed*: ${shownError(request.lastError)}`];
+    case 'pending':
+    case 'denied':
+      return [];
+    default:
+      return assertNever(request.status);
+  }
+}

@@ -1,0 +1,66 @@
+/**
+ * Every Slack interaction id in one place, shared by the renderers, the listeners and `manifest.yml`
+ * (`test/manifest.test.ts` checks the manifest against these). Changing one here changes the wire format of
+ * cards already posted: old cards keep their old ids, so rename only with a listener for both.
+ */
+
+export const SLASH_COMMAND = '/access';
+
+/** Approve and Deny buttons on an approval card. The button `value` is the request id. */
+export const ACTION_APPROVE = 'access_approve';
+export const ACTION_DENY = 'access_deny';
+
+/**
+ * The card's actions block carries the request id too, so a listener can cross-check the button value.
+ * The `req_decision:` prefix is the shape of cards already captured in fixtures.
+ */
+export const DECISION_BLOCK_PREFIX = 'req_decision:';
+
+export function decisionBlockId(requestId: string): string {
+  return `${DECISION_BLOCK_PREFIX}${requestId}`;
+}
+
+/** The request id in a decision block id, or null when the block id is not one of ours. */
+export function requestIdOfDecisionBlock(blockId: string): string | null {
+  if (!blockId.startsWith(DECISION_BLOCK_PREFIX)) return null;
+  const id = blockId.slice(DECISION_BLOCK_PREFIX.length);
+  return id === '' ? null : id;
+}
+
+/**
+ * The optional "reason for denying" text input on a pending card. Slack sends what was typed with the
+ * button click, in `state.values[DENY_REASON_BLOCK][DENY_REASON_ACTION].value` of the block_actions payload
+ * (null or absent when nothing was typed). One card per message, so fixed ids are unique.
+ */
+export const DENY_REASON_BLOCK = 'access_deny_reason';
+export const DENY_REASON_ACTION = 'deny_reason';
+
+/** The request form opened by `/access request` with no arguments. */
+export const REQUEST_MODAL_CALLBACK = 'access_request_modal';
+
+/**
+ * Input ids of the request form. Slack sends them in `view.state.values[block][action]`, and validation
+ * errors are keyed by the block id (`response_action: 'errors'`).
+ */
+export const REQUEST_MODAL = {
+  /** static_select; the selected option's value is `resource/role`. */
+  roleBlock: 'request_role',
+  roleAction: 'role',
+  /** plain_text_input, parsed with `parseDuration`. */
+  durationBlock: 'request_duration',
+  durationAction: 'duration',
+  /** plain_text_input, multiline. */
+  reasonBlock: 'request_reason',
+  reasonAction: 'reason',
+} as const;
+
+/** The select option value for a resource/role pair, and its inverse (null for anything malformed). */
+export function roleOptionValue(resource: string, role: string): string {
+  return `${resource}/${role}`;
+}
+
+export function parseRoleOptionValue(value: string): { resource: string; role: string } | null {
+  const slash = value.indexOf('/');
+  if (slash <= 0 || slash === value.length - 1) return null;
+  return { resource: value.slice(0, slash), role: value.slice(slash + 1) };
+}

@@ -1,0 +1,33 @@
+/**
+ * One database per test file, copied from the migrated template built in `global-setup.ts`.
+ */
+import postgres from 'postgres';
+import { ADMIN_URL, TEMPLATE_DB, uniqueSuffix, urlFor } from './env.js';
+
+export interface TestDatabase {
+  name: string;
+  url: string;
+  drop(): Promise<void>;
+}
+
+export async function createTestDatabase(label = 'db'): Promise<TestDatabase> {
+  const name = `accessbot_${label}_${uniqueSuffix()}`.toLowerCase();
+  const admin = postgres(ADMIN_URL, { max: 1, onnotice: () => {} });
+  try {
+    await admin.unsafe(`CREATE DATABASE "${name}" TEMPLATE "${TEMPLATE_DB}"`);
+  } finally {
+    await admin.end();
+  }
+  return {
+    name,
+    url: urlFor(name),
+    async drop() {
+      const a = postgres(ADMIN_URL, { max: 1, onnotice: () => {} });
+      try {
+        await a.unsafe(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
+      } finally {
+        await a.end();
+      }
+    },
+  };
+}
