@@ -21,7 +21,10 @@ const PATTERN = /^(?:(\d{1,4})d)?(?:(\d{1,5})h)?(?:(\d{1,6})m)?(?:(\d{1,7})s)?$/
 
 export type DurationResult = { ok: true; ms: number } | { ok: false; problem: string };
 
-export function parseDuration(input: string): DurationResult {
+/** Bounds default to what a grant may last; other uses (intervals) pass their own. */
+export function parseDuration(input: string, bounds: { minMs?: number; maxMs?: number } = {}): DurationResult {
+  const minMs = bounds.minMs ?? MIN_DURATION_MS;
+  const maxMs = bounds.maxMs ?? MAX_DURATION_MS;
   const text = input.trim().toLowerCase();
   const match = PATTERN.exec(text);
   if (text === '' || !match) {
@@ -29,11 +32,11 @@ export function parseDuration(input: string): DurationResult {
   }
   const [, d, h, m, s] = match;
   const ms = Number(d ?? 0) * DAY + Number(h ?? 0) * HOUR + Number(m ?? 0) * MINUTE + Number(s ?? 0) * SECOND;
-  if (ms < MIN_DURATION_MS) {
-    return { ok: false, problem: `${input} is too short; the minimum is ${formatDuration(MIN_DURATION_MS)}` };
+  if (ms < minMs) {
+    return { ok: false, problem: `${input} is too short; the minimum is ${formatDuration(minMs)}` };
   }
-  if (ms > MAX_DURATION_MS) {
-    return { ok: false, problem: `${input} is too long; no grant can last more than ${formatDuration(MAX_DURATION_MS)}` };
+  if (ms > maxMs) {
+    return { ok: false, problem: `${input} is too long; the maximum is ${formatDuration(maxMs)}` };
   }
   return { ok: true, ms };
 }

@@ -45,8 +45,8 @@ describe('parseDuration: what it refuses, and how it explains', () => {
     ['an unknown unit', '2w', notADuration],
     ['below the minimum', '4s', /^4s is too short; the minimum is 5s$/],
     ['zero', '0s', /^0s is too short; the minimum is 5s$/],
-    ['above the maximum', '30d1s', /^30d1s is too long; no grant can last more than 30d$/],
-    ['far above the maximum', '31d', /^31d is too long; no grant can last more than 30d$/],
+    ['above the maximum', '30d1s', /^30d1s is too long; the maximum is 30d$/],
+    ['far above the maximum', '31d', /^31d is too long; the maximum is 30d$/],
   ])('%s (%j)', (_label, input, problem) => {
     const result = parseDuration(input);
     expect(result.ok).toBe(false);

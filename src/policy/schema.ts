@@ -1,0 +1,192 @@
+/**
+ * The policy file format (version 1) and its translation into the domain `Policy`.
+ *
+ * The file is written by people, so every message says what is wrong and what to write instead. Objects are
+ * strict: in an access policy a misspelt key (`aprovers`) silently ignored would be a security bug.
+ * Nothing here reads files or the environment; `load.ts` does that.
+ */
+import { z } from 'zod';
+import { parseDuration } from '../domain/duration.js';
+import type { Policy, RolePolicy } from '../domain/policy.js';
+
+export const SUPPORTED_VERSIONS = [1] as const;
+export const PROVIDERS = ['postgres'] as const;
+
+const NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/;
+const ENV_NAME = /^[A-Z_][A-Z0-9_]*$/;
+const SLACK_USER_ID = /^[UW][A-Z0-9]{2,}$/;
+const SLACK_CHANNEL_ID = /^[CG][A-Z0-9]{2,}$/;
+
+const NO_SECRETS = 'secrets never go in the policy file';
+
+/** A strict object whose unknown-key message names the keys it does take, and the likely intended one. */
+function strict<T extends z.core.$ZodLooseShape>(shape: T, notAMapping?: string) {
+  const known = Object.keys(shape);
+  return z.strictObject(shape, {
+    error: (iss) => {
+      if (iss.code === 'unrecognized_keys') return unknownKeys(iss.keys, known);
+      if (iss.code === 'invalid_type' && iss.input !== undefined && notAMapping) return notAMapping;
+      return undefined;
+    },
+  });
+}
+
+function unknownKeys(keys: string[], known: string[]): string {
+  const allowed = `allowed keys: ${known.join(', ')}`;
+  if (keys.length !== 1) return `unknown keys ${keys.map((k) => JSON.stringify(k)).join(', ')}; ${allowed}`;
+  const key = keys[0] ?? '';
+  const guess = closest(key, known);
+  return `unknown key ${JSON.stringify(key)}${guess ? ` (did you mean ${JSON.stringify(guess)}?)` : ''}; ${allowed}`;
+}
+
+/** The known key within edit distance 2 of a typo, if exactly one is nearest. */
+function closest(word: string, candidates: string[]): string | undefined {
+  let best: string | undefined;
+  let bestDistance = 3;
+  for (const candidate of candidates) {
+    const d = editDistance(word.toLowerCase(), candidate);
+    if (d < bestDistance) [best, bestDistance] = [candidate, d];
+  }
+  return best;
+}
+
+function editDistance(a: string, b: string): number {
+  let row = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const next = [i];
+    for (let j = 1; j <= b.length; j++) {
+      const substitution = (row[j - 1] ?? 0) + (a[i - 1] === b[j - 1] ? 0 : 1);
+      next.push(Math.min((row[j] ?? 0) + 1, (next[j - 1] ?? 0) + 1, substitution));
+    }
+    row = next;
+  }
+  return row[b.length] ?? 0;
+}
+
+const slackUserId = z.string().regex(SLACK_USER_ID, {
+  error: (iss) => `${JSON.stringify(iss.input)} is not a Slack user id; ids look like U0123ABCD (profile → ⋮ → Copy member ID)`,
+});
+
+const slackChannelId = z.string().regex(SLACK_CHANNEL_ID, {
+  error: (iss) =>
+    `${JSON.stringify(iss.input)} is not a Slack channel id; ids look like C0123ABCD (channel details → About, at the bottom), not #names`,
+});
+
+function name(kind: 'resource' | 'role') {
+  return z.string().regex(NAME, {
+    error: (iss) =>
+      `${JSON.stringify(iss.input)} is not a valid ${kind} name; use letters, digits, _ . - (starting with a letter or digit, at most 63 characters)`,
+  });
+}
+
+/** Validated here so the error carries its path; `toPolicy` converts it. */
+const duration = z.string().superRefine((text, ctx) => {
+  const parsed = parseDuration(text);
+  if (!parsed.ok) ctx.addIssue({ code: 'custom', message: parsed.problem });
+});
+
+const users = (what: string) => strict({ users: z.array(slackUserId).min(1, { error: `list at least one ${what}` }) });
+
+// Connection strings carry passwords, so the file only names the variable that holds one. These messages never
+// include the offending value: someone who pasted a URL here has just pasted a secret.
+const useEnv = `use { env: NAME } naming the environment variable that holds the connection string; ${NO_SECRETS}`;
+
+const envName = z
+  .string({ error: (iss) => (iss.input === undefined ? `required; ${useEnv}` : undefined) })
+  .regex(ENV_NAME, {
+    error: `must be the name of an environment variable (capital letters, digits and _, like PROD_DB_URL), not its value; ${NO_SECRETS}`,
+  });
+
+const connection = z.strictObject(
+  { env: envName },
+  {
+    error: (iss) => {
+      if (iss.code === 'unrecognized_keys') return `only "env" is allowed here; ${useEnv}`;
+      if (iss.code === 'invalid_type') return iss.input === undefined ? `required; ${useEnv}` : useEnv;
+      return undefined;
+    },
+  },
+);
+
+const role = strict({
+  grants: z.array(z.string().min(1, { error: 'a grant cannot be empty' })).min(1, { error: 'list at least one grant' }),
+  max_duration: duration,
+  approvers: users('approver'),
+  approvals: z
+    .int({ error: (iss) => (iss.input === undefined ? undefined : 'must be a whole number of approvals (1 or more)') })
+    .min(1, { error: 'must be at least 1' })
+    .default(1),
+  channel: slackChannelId,
+  requesters: users('requester (or remove requesters to let everyone request)').optional(),
+}).superRefine((r, ctx) => {
+  // N approvals means N distinct people; a duplicate in the list must not make an impossible rule look possible.
+  const distinct = new Set(r.approvers.users).size;
+  if (r.approvals > distinct) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['approvals'],
+      message: `${r.approvals} approvals are required but only ${distinct} distinct approver${distinct === 1 ? ' is' : 's are'} listed; add approvers or lower approvals`,
+    });
+  }
+});
+
+const resource = strict({
+  provider: z.enum(PROVIDERS, { error: (iss) => (iss.input === undefined ? undefined : `unknown provider; supported: ${PROVIDERS.join(', ')}`) }),
+  connection,
+  roles: z.record(name('role'), role).refine((roles) => Object.keys(roles).length > 0, { error: 'define at least one role' }),
+});
+
+export const policyFileSchema = strict(
+  {
+    version: z.literal(SUPPORTED_VERSIONS, {
+      error: (iss) =>
+        iss.input === undefined
+          ? `required; write "version: 1" at the top (supported versions: ${SUPPORTED_VERSIONS.join(', ')})`
+          : `unsupported version ${JSON.stringify(iss.input)}; supported versions: ${SUPPORTED_VERSIONS.join(', ')}`,
+    }),
+    admins: z.array(slackUserId).default([]),
+    principals: z.record(slackUserId, z.string().trim().min(1, { error: 'a principal name cannot be empty' })).default({}),
+    resources: z.record(name('resource'), resource),
+  },
+  'the policy file must be a YAML mapping starting with "version: 1"',
+);
+
+/** A validated policy file, defaults filled in, still in the file's own vocabulary (`max_duration: 4h`). */
+export type PolicyFile = z.output<typeof policyFileSchema>;
+
+/** Translates a validated file into the domain's vocabulary. Throws only if given a file that skipped validation. */
+export function toPolicy(file: PolicyFile): Policy {
+  return {
+    version: file.version,
+    admins: [...file.admins],
+    principals: { ...file.principals },
+    resources: Object.fromEntries(
+      Object.entries(file.resources).map(([resourceName, res]) => [
+        resourceName,
+        {
+          provider: res.provider,
+          connection: { env: res.connection.env },
+          roles: Object.fromEntries(Object.entries(res.roles).map(([roleName, r]) => [roleName, toRolePolicy(r)])),
+        },
+      ]),
+    ),
+  };
+}
+
+type RoleFile = PolicyFile['resources'][string]['roles'][string];
+
+function toRolePolicy(r: RoleFile): RolePolicy {
+  const parsed = parseDuration(r.max_duration);
+  if (!parsed.ok) throw new Error(`policy file was not validated: ${parsed.problem}`);
+  return {
+    grants: [...r.grants],
+    maxDurationMs: parsed.ms,
+    approvers: { users: [...r.approvers.users] },
+    approvals: r.approvals,
+    channel: r.channel,
+    ...(r.requesters ? { requesters: { users: [...r.requesters.users] } } : {}),
+  };
+}
+
+/** File text already parsed from YAML → domain `Policy`, in one step. */
+export const policySchema = policyFileSchema.transform(toPolicy);
