@@ -2,7 +2,8 @@
  * One database per test file, copied from the migrated template built in `global-setup.ts`.
  */
 import postgres from 'postgres';
-import { ADMIN_URL, TEMPLATE_DB, uniqueSuffix, urlFor } from './env.js';
+import { inject } from 'vitest';
+import { ADMIN_URL, uniqueSuffix, urlFor } from './env.js';
 
 export interface TestDatabase {
   name: string;
@@ -14,7 +15,7 @@ export async function createTestDatabase(label = 'db'): Promise<TestDatabase> {
   const name = `accessbot_${label}_${uniqueSuffix()}`.toLowerCase();
   const admin = postgres(ADMIN_URL, { max: 1, onnotice: () => {} });
   try {
-    await admin.unsafe(`CREATE DATABASE "${name}" TEMPLATE "${TEMPLATE_DB}"`);
+    await admin.unsafe(`CREATE DATABASE "${name}" TEMPLATE "${inject('templateDb')}"`);
   } finally {
     await admin.end();
   }

@@ -1,7 +1,6 @@
 /** Where the test services are. Override with TEST_PG_URL / TEST_REDIS_URL to point elsewhere. */
 export const ADMIN_URL = process.env.TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 export const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
-export const TEMPLATE_DB = 'accessbot_test_template';
 
 export function urlFor(database: string): string {
   const url = new URL(ADMIN_URL);

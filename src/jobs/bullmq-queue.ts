@@ -1,0 +1,59 @@
+/**
+ * The BullMQ adapter of `JobQueue`. Every method is an idempotent "ensure": a job with the derived id that
+ * already exists is left alone, one that failed for good is revived, a missing one is added.
+ */
+import { Queue, type JobsOptions } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { JobQueue } from '../use-cases/ports.js';
+import { ACCESS_QUEUE, CAPPED_BACKOFF, JOB, NOTIFY_QUEUE, deliverJobId, grantJobId, revokeJobId } from './names.js';
+
+/** Effectively forever: a revoke is never abandoned (the reconciler also revives a failed one). */
+const REVOKE_ATTEMPTS = 1_000_000;
+export const GRANT_ATTEMPTS = 5;
+
+export class BullJobQueue implements JobQueue {
+  readonly access: Queue;
+  readonly notify: Queue;
+
+  constructor(connection: Redis, prefix: string) {
+    this.access = new Queue(ACCESS_QUEUE, { connection, prefix });
+    this.notify = new Queue(NOTIFY_QUEUE, { connection, prefix });
+  }
+
+  ensureGrant(requestId: string): Promise<void> {
+    return ensure(this.access, JOB.grant, grantJobId(requestId), { requestId }, {
+      attempts: GRANT_ATTEMPTS,
+      backoff: { type: 'exponential', delay: 2_000 },
+    });
+  }
+
+  ensureRevoke(requestId: string, at: Date): Promise<void> {
+    return ensure(this.access, JOB.revoke, revokeJobId(requestId), { requestId }, {
+      delay: Math.max(0, at.getTime() - Date.now()),
+      attempts: REVOKE_ATTEMPTS,
+      backoff: { type: CAPPED_BACKOFF },
+    });
+  }
+
+  ensureDelivery(notificationId: string): Promise<void> {
+    return ensure(this.notify, JOB.deliver, deliverJobId(notificationId), { notificationId }, {
+      attempts: 8,
+      backoff: { type: 'exponential', delay: 1_000 },
+    });
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([this.access.close(), this.notify.close()]);
+  }
+}
+
+async function ensure(queue: Queue, name: string, jobId: string, data: object, opts: JobsOptions): Promise<void> {
+  const existing = await queue.getJob(jobId);
+  if (existing) {
+    const state = await existing.getState();
+    if (state === 'failed') await existing.retry('failed');
+    if (state !== 'completed' && state !== 'unknown') return;
+    await existing.remove().catch(() => undefined);
+  }
+  await queue.add(name, data, { ...opts, jobId, removeOnComplete: true, removeOnFail: { age: 7 * 24 * 3600 } });
+}

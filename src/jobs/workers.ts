@@ -1,0 +1,84 @@
+/**
+ * The workers: grant, revoke and reconcile jobs on the `access` queue, chat deliveries on the `notify`
+ * queue, and the reconcile job scheduler (which BullMQ keeps idempotent across processes and deploys).
+ */
+import { DelayedError, Worker, type Job } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { activateGrant } from '../use-cases/activate-grant.js';
+import type { UseCaseDeps } from '../use-cases/deps.js';
+import { deliverNotification } from '../use-cases/deliver-notification.js';
+import { reconcile } from '../use-cases/reconcile.js';
+import { revokeGrant } from '../use-cases/revoke-grant.js';
+import type { BullJobQueue } from './bullmq-queue.js';
+import { GRANT_ATTEMPTS } from './bullmq-queue.js';
+import { CAPPED_BACKOFF, JOB, RECONCILE_SCHEDULER_ID, cappedBackoff, type BackoffSettings } from './names.js';
+
+export interface WorkerSettings {
+  prefix: string;
+  reconcileIntervalMs: number;
+  revokeBackoff: BackoffSettings;
+  concurrency?: number;
+}
+
+export interface Workers {
+  close(): Promise<void>;
+}
+
+export async function startWorkers(
+  deps: UseCaseDeps,
+  queue: BullJobQueue,
+  connection: Redis,
+  settings: WorkerSettings,
+): Promise<Workers> {
+  const access = new Worker(
+    queue.access.name,
+    async (job: Job, token?: string) => {
+      const { requestId } = job.data as { requestId: string };
+      switch (job.name) {
+        case JOB.grant:
+          return activateGrant(deps, requestId, { finalAttempt: job.attemptsMade + 1 >= (job.opts.attempts ?? GRANT_ATTEMPTS) });
+        case JOB.revoke: {
+          const outcome = await revokeGrant(deps, requestId, 'expired');
+          if (outcome.kind === 'not-due') {
+            // Ran early (clock skew between processes): wait for the real end of the window.
+            await job.moveToDelayed(outcome.at.getTime(), token);
+            throw new DelayedError();
+          }
+          return outcome.kind;
+        }
+        case JOB.reconcile:
+          return reconcile(deps);
+        default:
+          throw new Error(`unknown job ${job.name}`);
+      }
+    },
+    {
+      connection,
+      prefix: settings.prefix,
+      concurrency: settings.concurrency ?? 4,
+      settings: {
+        backoffStrategy: (attemptsMade: number, type?: string) =>
+          type === CAPPED_BACKOFF ? cappedBackoff(attemptsMade, settings.revokeBackoff) : 1000 * 2 ** (attemptsMade - 1),
+      },
+    },
+  );
+  const notify = new Worker(
+    queue.notify.name,
+    async (job: Job) => deliverNotification(deps, (job.data as { notificationId: string }).notificationId),
+    { connection, prefix: settings.prefix, concurrency: settings.concurrency ?? 4 },
+  );
+  for (const w of [access, notify]) {
+    w.on('failed', (job, err) => deps.log.warn({ job: job?.id, err: err.message }, 'job attempt failed'));
+    w.on('error', (err) => deps.log.error({ err: err.message }, 'worker error'));
+  }
+  await queue.access.upsertJobScheduler(
+    RECONCILE_SCHEDULER_ID,
+    { every: settings.reconcileIntervalMs },
+    { name: JOB.reconcile, data: {}, opts: { removeOnComplete: true, removeOnFail: 100 } },
+  );
+  return {
+    async close() {
+      await Promise.all([access.close(), notify.close()]);
+    },
+  };
+}

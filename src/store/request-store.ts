@@ -1,0 +1,271 @@
+/**
+ * The PostgreSQL adapter of `RequestStore`. Decisions and other transitions are serialised on the request
+ * row (`SELECT … FOR UPDATE`) and saved with compare-and-swap on `version`, so double clicks, concurrent
+ * clicks and replays produce exactly one outcome. The audit entry and the outbox notifications of a
+ * transition are written in the same transaction as the state they describe.
+ */
+import { and, asc, eq, inArray, isNull, lt, ne, sql } from 'drizzle-orm';
+import type { Result } from '../domain/errors.js';
+import type { AccessRequest, AuditEntry, Decision, Effect, Transition } from '../domain/request.js';
+import type { ApplyOutcome, CardRef, Notification, RequestSnapshot, RequestStore } from '../use-cases/ports.js';
+import type { Database } from './db.js';
+import { accessRequests, auditEvents, chatMessages, decisions, grants, notifications } from './schema.js';
+
+type Tx = Parameters<Parameters<Database['transaction']>[0]>[0];
+type Executor = Database | Tx;
+
+const SELECT_REQUEST = {
+  request: accessRequests,
+  grant: grants,
+};
+
+type RequestRow = typeof accessRequests.$inferSelect;
+type GrantRow = typeof grants.$inferSelect;
+
+function toDomain(row: RequestRow, grant: GrantRow | null): AccessRequest {
+  return {
+    id: row.id,
+    status: row.status as AccessRequest['status'],
+    version: row.version,
+    platform: row.platform as AccessRequest['platform'],
+    requesterId: row.requesterId,
+    principal: row.principal,
+    resource: row.resource,
+    role: row.role,
+    grants: row.grants,
+    durationMs: row.durationSeconds * 1000,
+    reason: row.reason,
+    approvalsRequired: row.approvalsRequired,
+    channel: row.channel,
+    createdAt: row.createdAt,
+    decidedAt: row.decidedAt,
+    grantedAt: grant?.grantedAt ?? null,
+    expiresAt: grant?.expiresAt ?? null,
+    revokedAt: grant?.revokedAt ?? null,
+    revokeReason: (grant?.revokeReason as AccessRequest['revokeReason']) ?? null,
+    revokeAttempts: row.revokeAttempts,
+    lastError: row.lastError,
+  };
+}
+
+function requestColumns(r: AccessRequest) {
+  return {
+    status: r.status,
+    version: r.version,
+    platform: r.platform,
+    requesterId: r.requesterId,
+    principal: r.principal,
+    resource: r.resource,
+    role: r.role,
+    grants: r.grants,
+    durationSeconds: Math.round(r.durationMs / 1000),
+    reason: r.reason,
+    approvalsRequired: r.approvalsRequired,
+    channel: r.channel,
+    createdAt: r.createdAt,
+    decidedAt: r.decidedAt,
+    revokeAttempts: r.revokeAttempts,
+    lastError: r.lastError,
+  };
+}
+
+/** Effects that are chat messages go to the outbox; job effects are the use case's business. */
+function toNotification(effect: Effect): Notification | null {
+  switch (effect.type) {
+    case 'post-cards':
+    case 'refresh-cards':
+      return { kind: effect.type };
+    case 'notify-requester':
+      return { kind: 'notify-requester', notice: effect.notice };
+    case 'alert-approvers':
+      return { kind: 'alert-approvers', alert: effect.alert };
+    case 'schedule-grant':
+    case 'schedule-revoke':
+      return null;
+  }
+}
+
+async function writeRecords(tx: Tx, requestId: string, transition: Transition): Promise<string[]> {
+  await tx.insert(auditEvents).values({ requestId, ...transition.audit });
+  const payloads = transition.effects.map(toNotification).filter((n): n is Notification => n !== null);
+  if (payloads.length === 0) return [];
+  const rows = await tx
+    .insert(notifications)
+    .values(payloads.map((payload) => ({ requestId, payload })))
+    .returning({ id: notifications.id });
+  return rows.map((r) => String(r.id));
+}
+
+async function loadSnapshot(ex: Executor, requestId: string, forUpdate: boolean): Promise<RequestSnapshot | null> {
+  const base = ex.select(SELECT_REQUEST).from(accessRequests).leftJoin(grants, eq(grants.requestId, accessRequests.id)).where(eq(accessRequests.id, requestId));
+  const [row] = forUpdate ? await base.for('update', { of: accessRequests }) : await base;
+  if (!row) return null;
+  const rows = await ex.select().from(decisions).where(eq(decisions.requestId, requestId)).orderBy(asc(decisions.id));
+  const list: Decision[] = rows.map((d) => ({
+    approverId: d.approverId,
+    outcome: d.outcome as Decision['outcome'],
+    reason: d.reason,
+    at: d.decidedAt,
+  }));
+  return { request: toDomain(row.request, row.grant), decisions: list };
+}
+
+export class PostgresRequestStore implements RequestStore {
+  constructor(private readonly db: Database) {}
+
+  async create(transition: Transition): Promise<{ notificationIds: string[] }> {
+    const r = transition.next;
+    return this.db.transaction(async (tx) => {
+      await tx.insert(accessRequests).values({ id: r.id, ...requestColumns(r) });
+      return { notificationIds: await writeRecords(tx, r.id, transition) };
+    });
+  }
+
+  get(requestId: string): Promise<RequestSnapshot | null> {
+    return loadSnapshot(this.db, requestId, false);
+  }
+
+  async apply(requestId: string, decide: (snapshot: RequestSnapshot) => Result<Transition>): Promise<ApplyOutcome> {
+    return this.db.transaction(async (tx) => {
+      const snapshot = await loadSnapshot(tx, requestId, true);
+      if (!snapshot) return { ok: false, error: { code: 'NOT_FOUND', requestId } };
+      const result = decide(snapshot);
+      if (!result.ok) return result;
+      const transition = result.value;
+      const { next } = transition;
+      const saved = await tx
+        .update(accessRequests)
+        .set({ ...requestColumns(next), updatedAt: sql`now()` })
+        .where(and(eq(accessRequests.id, requestId), eq(accessRequests.version, snapshot.request.version)))
+        .returning({ id: accessRequests.id });
+      // The row lock makes a lost race impossible here; the version check is the belt to its braces.
+      if (saved.length !== 1) throw new Error(`compare-and-swap failed for ${requestId} at version ${snapshot.request.version}`);
+      if (transition.decision) {
+        const d = transition.decision;
+        await tx.insert(decisions).values({ requestId, approverId: d.approverId, outcome: d.outcome, reason: d.reason, decidedAt: d.at });
+      }
+      await this.saveGrantWindow(tx, snapshot.request, next);
+      const notificationIds = await writeRecords(tx, requestId, transition);
+      return { ok: true, transition, notificationIds };
+    });
+  }
+
+  private async saveGrantWindow(tx: Tx, before: AccessRequest, after: AccessRequest): Promise<void> {
+    const changed =
+      before.grantedAt !== after.grantedAt ||
+      before.expiresAt !== after.expiresAt ||
+      before.revokedAt !== after.revokedAt ||
+      before.revokeReason !== after.revokeReason;
+    if (!changed) return;
+    await tx
+      .insert(grants)
+      .values({
+        requestId: after.id,
+        resource: after.resource,
+        principal: after.principal,
+        preExisting: [],
+        grantedAt: after.grantedAt,
+        expiresAt: after.expiresAt,
+        revokedAt: after.revokedAt,
+        revokeReason: after.revokeReason,
+      })
+      .onConflictDoUpdate({
+        target: grants.requestId,
+        set: { grantedAt: after.grantedAt, expiresAt: after.expiresAt, revokedAt: after.revokedAt, revokeReason: after.revokeReason },
+      });
+  }
+
+  async audit(entry: AuditEntry, requestId?: string): Promise<void> {
+    await this.db.insert(auditEvents).values({ requestId: requestId ?? null, ...entry });
+  }
+
+  async recordPreExisting(requestId: string, held: string[]): Promise<string[]> {
+    const snapshot = await this.get(requestId);
+    if (!snapshot) throw new Error(`no request ${requestId}`);
+    const { request } = snapshot;
+    await this.db
+      .insert(grants)
+      .values({ requestId, resource: request.resource, principal: request.principal, preExisting: held })
+      .onConflictDoNothing({ target: grants.requestId });
+    const [row] = await this.db.select({ preExisting: grants.preExisting }).from(grants).where(eq(grants.requestId, requestId));
+    return row?.preExisting ?? held;
+  }
+
+  async preExisting(requestId: string): Promise<string[]> {
+    const [row] = await this.db.select({ preExisting: grants.preExisting }).from(grants).where(eq(grants.requestId, requestId));
+    return row?.preExisting ?? [];
+  }
+
+  async coveredElsewhere(request: AccessRequest): Promise<string[]> {
+    const others = await this.db
+      .select({ grants: accessRequests.grants, preExisting: grants.preExisting })
+      .from(accessRequests)
+      .innerJoin(grants, eq(grants.requestId, accessRequests.id))
+      .where(
+        and(
+          eq(accessRequests.resource, request.resource),
+          eq(accessRequests.principal, request.principal),
+          inArray(accessRequests.status, ['active', 'revoking']),
+          ne(accessRequests.id, request.id),
+          sql`${grants.expiresAt} > now()`,
+        ),
+      );
+    const covered = new Set(others.flatMap((o) => o.grants));
+    return request.grants.filter((g) => covered.has(g));
+  }
+
+  async listByStatus(statuses: AccessRequest['status'][], limit: number): Promise<AccessRequest[]> {
+    const rows = await this.db
+      .select(SELECT_REQUEST)
+      .from(accessRequests)
+      .leftJoin(grants, eq(grants.requestId, accessRequests.id))
+      .where(inArray(accessRequests.status, statuses))
+      .orderBy(asc(grants.expiresAt), asc(accessRequests.createdAt))
+      .limit(limit);
+    return rows.map((r) => toDomain(r.request, r.grant));
+  }
+
+  async listUndelivered(olderThan: Date, limit: number): Promise<string[]> {
+    const rows = await this.db
+      .select({ id: notifications.id })
+      .from(notifications)
+      .where(and(isNull(notifications.deliveredAt), lt(notifications.createdAt, olderThan)))
+      .orderBy(asc(notifications.id))
+      .limit(limit);
+    return rows.map((r) => String(r.id));
+  }
+
+  async notification(id: string) {
+    const [row] = await this.db.select().from(notifications).where(eq(notifications.id, Number(id)));
+    if (!row) return null;
+    return { requestId: row.requestId, notification: row.payload as Notification, deliveredAt: row.deliveredAt };
+  }
+
+  async markDelivered(id: string): Promise<boolean> {
+    const rows = await this.db
+      .update(notifications)
+      .set({ deliveredAt: sql`now()`, attempts: sql`${notifications.attempts} + 1`, lastError: null })
+      .where(and(eq(notifications.id, Number(id)), isNull(notifications.deliveredAt)))
+      .returning({ id: notifications.id });
+    return rows.length === 1;
+  }
+
+  async recordDeliveryFailure(id: string, error: string): Promise<void> {
+    await this.db
+      .update(notifications)
+      .set({ attempts: sql`${notifications.attempts} + 1`, lastError: error })
+      .where(eq(notifications.id, Number(id)));
+  }
+
+  async cards(requestId: string): Promise<CardRef[]> {
+    const rows = await this.db.select().from(chatMessages).where(eq(chatMessages.requestId, requestId)).orderBy(asc(chatMessages.id));
+    return rows.map((r) => ({ platform: r.platform as CardRef['platform'], channel: r.channel, messageId: r.messageId }));
+  }
+
+  async saveCard(requestId: string, card: CardRef): Promise<void> {
+    await this.db
+      .insert(chatMessages)
+      .values({ requestId, platform: card.platform, channel: card.channel, messageId: card.messageId })
+      .onConflictDoNothing();
+  }
+}

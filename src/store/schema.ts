@@ -1,0 +1,113 @@
+/**
+ * The system of record. This file is the single source of the schema: `npm run db:generate` (drizzle-kit)
+ * writes the SQL migrations in `migrations/`, which are reviewed and committed like code and never edited
+ * once merged.
+ */
+import { sql } from 'drizzle-orm';
+import { bigserial, index, integer, jsonb, pgTable, text, timestamp, uniqueIndex } from 'drizzle-orm/pg-core';
+
+const ts = (name: string) => timestamp(name, { withTimezone: true, mode: 'date' });
+
+export const accessRequests = pgTable(
+  'access_requests',
+  {
+    id: text('id').primaryKey(),
+    status: text('status').notNull(),
+    /** Compare-and-swap token: every saved transition increments it. */
+    version: integer('version').notNull(),
+    platform: text('platform').notNull(),
+    requesterId: text('requester_id').notNull(),
+    principal: text('principal').notNull(),
+    resource: text('resource').notNull(),
+    role: text('role').notNull(),
+    /** What will be granted, frozen at submit time: approvers approve exactly this. */
+    grants: jsonb('grants').$type<string[]>().notNull(),
+    durationSeconds: integer('duration_seconds').notNull(),
+    reason: text('reason').notNull(),
+    approvalsRequired: integer('approvals_required').notNull(),
+    channel: text('channel').notNull(),
+    createdAt: ts('created_at').notNull(),
+    decidedAt: ts('decided_at'),
+    revokeAttempts: integer('revoke_attempts').notNull().default(0),
+    lastError: text('last_error'),
+    updatedAt: ts('updated_at').notNull().default(sql`now()`),
+  },
+  (t) => [index('access_requests_status_idx').on(t.status), index('access_requests_requester_idx').on(t.requesterId)],
+);
+
+/** One approver's decision; the unique index makes a second decision by the same person impossible. */
+export const decisions = pgTable(
+  'decisions',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    requestId: text('request_id').notNull().references(() => accessRequests.id),
+    approverId: text('approver_id').notNull(),
+    outcome: text('outcome').notNull(),
+    reason: text('reason'),
+    decidedAt: ts('decided_at').notNull(),
+  },
+  (t) => [uniqueIndex('decisions_request_approver_uq').on(t.requestId, t.approverId)],
+);
+
+/** The grant on the target: its window, and what the principal already held before we touched it. */
+export const grants = pgTable(
+  'grants',
+  {
+    requestId: text('request_id').primaryKey().references(() => accessRequests.id),
+    resource: text('resource').notNull(),
+    principal: text('principal').notNull(),
+    /** Grants the principal held before this one; never revoked by us. */
+    preExisting: jsonb('pre_existing').$type<string[]>().notNull(),
+    grantedAt: ts('granted_at'),
+    expiresAt: ts('expires_at'),
+    revokedAt: ts('revoked_at'),
+    revokeReason: text('revoke_reason'),
+  },
+  (t) => [index('grants_expires_idx').on(t.expiresAt), index('grants_principal_idx').on(t.resource, t.principal)],
+);
+
+/** Where each approval card lives, so it can be updated in place. */
+export const chatMessages = pgTable(
+  'chat_messages',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    requestId: text('request_id').notNull().references(() => accessRequests.id),
+    platform: text('platform').notNull(),
+    channel: text('channel').notNull(),
+    messageId: text('message_id').notNull(),
+    createdAt: ts('created_at').notNull().default(sql`now()`),
+  },
+  (t) => [uniqueIndex('chat_messages_card_uq').on(t.requestId, t.platform, t.channel)],
+);
+
+/**
+ * The outbox: chat messages a transition owes, written in the same transaction as the state change and
+ * delivered by a worker. Nothing is lost if the process dies after the commit.
+ */
+export const notifications = pgTable(
+  'notifications',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    requestId: text('request_id').notNull().references(() => accessRequests.id),
+    payload: jsonb('payload').notNull(),
+    createdAt: ts('created_at').notNull().default(sql`now()`),
+    deliveredAt: ts('delivered_at'),
+    attempts: integer('attempts').notNull().default(0),
+    lastError: text('last_error'),
+  },
+  (t) => [index('notifications_undelivered_idx').on(t.createdAt).where(sql`delivered_at IS NULL`)],
+);
+
+/** Append-only (a trigger refuses UPDATE and DELETE): every step and every refused attempt. */
+export const auditEvents = pgTable(
+  'audit_events',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    at: ts('at').notNull().default(sql`now()`),
+    requestId: text('request_id'),
+    actor: text('actor').notNull(),
+    action: text('action').notNull(),
+    details: jsonb('details').notNull(),
+  },
+  (t) => [index('audit_events_request_idx').on(t.requestId)],
+);

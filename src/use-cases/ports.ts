@@ -1,0 +1,123 @@
+/**
+ * What the use cases need from the outside world. Each port is named for the domain; vendor types never
+ * cross it. Fakes of these live in `test/fakes`; the real adapters in `store/`, `jobs/`, `chat/`, `providers/`.
+ */
+import type { DomainError, Result } from '../domain/errors.js';
+import type { Policy } from '../domain/policy.js';
+import type { AccessRequest, ApproverAlert, AuditEntry, Decision, RequesterNotice, Transition } from '../domain/request.js';
+
+export interface RequestSnapshot {
+  request: AccessRequest;
+  decisions: Decision[];
+}
+
+export type ApplyOutcome = { ok: true; transition: Transition; notificationIds: string[] } | { ok: false; error: DomainError };
+
+/** A reference to one approval card posted in a chat channel. */
+export interface CardRef {
+  platform: 'slack';
+  channel: string;
+  messageId: string;
+}
+
+export type Notification =
+  | { kind: 'post-cards' }
+  | { kind: 'refresh-cards' }
+  | { kind: 'notify-requester'; notice: RequesterNotice }
+  | { kind: 'alert-approvers'; alert: ApproverAlert };
+
+/**
+ * The system of record. Contract: every write that changes a request is one transaction that also writes its
+ * audit entry and its notifications (an outbox), so a crash can never leave a state change without its
+ * record or its messages. `apply` serialises concurrent writers on the request row and saves with
+ * compare-and-swap on `version`; a refused transition writes nothing.
+ * Left out on purpose: deletes. Requests and audit entries are never removed.
+ */
+export interface RequestStore {
+  create(transition: Transition): Promise<{ notificationIds: string[] }>;
+  get(requestId: string): Promise<RequestSnapshot | null>;
+  apply(requestId: string, decide: (snapshot: RequestSnapshot) => Result<Transition>): Promise<ApplyOutcome>;
+  /** Appends an audit entry that is not part of a transition (a refused attempt, an alert). */
+  audit(entry: AuditEntry, requestId?: string): Promise<void>;
+  /**
+   * Records which of the request's grants the principal already held before we touched the target. The first
+   * call wins and later calls return what was recorded, so a retried grant never mistakes its own earlier
+   * work for pre-existing access.
+   */
+  recordPreExisting(requestId: string, held: string[]): Promise<string[]>;
+  /** What `recordPreExisting` recorded; empty when nothing was recorded. */
+  preExisting(requestId: string): Promise<string[]>;
+  /** The grants of this request that another active or revoking request of the same principal still covers. */
+  coveredElsewhere(request: AccessRequest): Promise<string[]>;
+
+  // Reconciliation: read from PostgreSQL alone.
+  listByStatus(statuses: AccessRequest['status'][], limit: number): Promise<AccessRequest[]>;
+  listUndelivered(olderThan: Date, limit: number): Promise<string[]>;
+
+  // Outbox delivery.
+  notification(id: string): Promise<{ requestId: string; notification: Notification; deliveredAt: Date | null } | null>;
+  markDelivered(id: string): Promise<boolean>;
+  recordDeliveryFailure(id: string, error: string): Promise<void>;
+  cards(requestId: string): Promise<CardRef[]>;
+  saveCard(requestId: string, card: CardRef): Promise<void>;
+}
+
+/**
+ * Background work. Every method is idempotent ("ensure"): job ids derive from the request id, an existing job
+ * is left alone, and a job that has failed for good is revived. Losing the queue loses nothing: the
+ * reconciler calls these again from PostgreSQL.
+ */
+export interface JobQueue {
+  ensureGrant(requestId: string): Promise<void>;
+  ensureRevoke(requestId: string, at: Date): Promise<void>;
+  ensureDelivery(notificationId: string): Promise<void>;
+}
+
+/**
+ * Changes privileges on one target system. Contract: `grant` and `revoke` are idempotent (granting what is
+ * held, revoking what is gone: success); `revoke` also ends the principal's open sessions where the target
+ * lets a session keep a revoked privilege. Errors that retrying cannot fix are `PermanentProviderError`.
+ */
+export interface AccessProvider {
+  /** Which of `grants` the principal holds right now. */
+  held(principal: string, grants: string[]): Promise<string[]>;
+  grant(principal: string, grants: string[], expiresAt: Date): Promise<void>;
+  revoke(principal: string, grants: string[]): Promise<void>;
+}
+
+export class PermanentProviderError extends Error {
+  override name = 'PermanentProviderError';
+}
+
+export interface ProviderRegistry {
+  forResource(resource: string): AccessProvider;
+}
+
+/** Who people are in chat. */
+export interface IdentityDirectory {
+  emailOf(userId: string): Promise<string | null>;
+}
+
+/** Posts and updates chat messages. Receives domain data; rendering is the adapter's business. */
+export interface ChatNotifier {
+  postCard(channel: string, snapshot: RequestSnapshot): Promise<CardRef>;
+  updateCard(card: CardRef, snapshot: RequestSnapshot): Promise<void>;
+  notifyRequester(snapshot: RequestSnapshot, notice: RequesterNotice): Promise<void>;
+  alertApprovers(snapshot: RequestSnapshot, alert: ApproverAlert): Promise<void>;
+}
+
+/** The policy in force right now. */
+export interface PolicySource {
+  current(): Policy;
+}
+
+export interface Clock {
+  now(): Date;
+}
+
+export interface Logger {
+  debug(obj: object, msg?: string): void;
+  info(obj: object, msg?: string): void;
+  warn(obj: object, msg?: string): void;
+  error(obj: object, msg?: string): void;
+}

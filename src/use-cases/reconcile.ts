@@ -1,0 +1,38 @@
+/**
+ * Repairs, from PostgreSQL alone, everything the queue might have lost (Redis flushed, a process killed):
+ * every grant past its end gets a revoke now, every active grant has its timed revoke, every approved
+ * request has its grant job, every undelivered notification is delivered. Runs at start and on a schedule;
+ * safe to run any number of times, in any number of processes, because every enqueue is idempotent.
+ */
+import type { UseCaseDeps } from './deps.js';
+
+const BATCH = 1000;
+/** Notifications younger than this are probably being delivered right now. */
+const DELIVERY_GRACE_MS = 5_000;
+
+export interface ReconcileReport {
+  overdue: number;
+  scheduled: number;
+  grants: number;
+  deliveries: number;
+}
+
+export async function reconcile(deps: Pick<UseCaseDeps, 'store' | 'queue' | 'clock'>): Promise<ReconcileReport> {
+  const now = deps.clock.now();
+  const report: ReconcileReport = { overdue: 0, scheduled: 0, grants: 0, deliveries: 0 };
+  for (const request of await deps.store.listByStatus(['active', 'revoking'], BATCH)) {
+    const due = request.expiresAt === null || request.expiresAt <= now || request.status === 'revoking';
+    await deps.queue.ensureRevoke(request.id, due ? now : (request.expiresAt as Date));
+    if (due) report.overdue += 1;
+    else report.scheduled += 1;
+  }
+  for (const request of await deps.store.listByStatus(['approved'], BATCH)) {
+    await deps.queue.ensureGrant(request.id);
+    report.grants += 1;
+  }
+  for (const id of await deps.store.listUndelivered(new Date(now.getTime() - DELIVERY_GRACE_MS), BATCH)) {
+    await deps.queue.ensureDelivery(id);
+    report.deliveries += 1;
+  }
+  return report;
+}

@@ -1,0 +1,29 @@
+/**
+ * An approver clicks Approve or Deny. The clicker is checked against the policy in force now; the decision
+ * is recorded under the request's row lock, so concurrent and repeated clicks yield exactly one outcome.
+ * Every refused attempt is audited.
+ */
+import { ok, type Result } from '../domain/errors.js';
+import { review, type ReviewInput } from '../domain/request.js';
+import type { UseCaseDeps } from './deps.js';
+import { runEffects } from './effects.js';
+import type { RequestSnapshot } from './ports.js';
+
+export async function reviewRequest(
+  deps: UseCaseDeps,
+  input: ReviewInput & { requestId: string },
+): Promise<Result<RequestSnapshot>> {
+  const policy = deps.policy.current();
+  const now = deps.clock.now();
+  const outcome = await deps.store.apply(input.requestId, (s) => review(s.request, s.decisions, policy, input, now));
+  if (!outcome.ok) {
+    await deps.store.audit(
+      { action: 'decision.refused', actor: input.deciderId, details: { outcome: input.outcome, code: outcome.error.code } },
+      input.requestId,
+    );
+    return outcome;
+  }
+  await runEffects(deps, outcome.transition, outcome.notificationIds);
+  const snapshot = await deps.store.get(input.requestId);
+  return ok(snapshot ?? { request: outcome.transition.next, decisions: [] });
+}

@@ -1,0 +1,47 @@
+/**
+ * The revoke job: take the role back when the window ends. Intent is saved first (`revoking`), so a crash
+ * mid-revoke is resumed by the next attempt. A failure is recorded and rethrown: the queue retries with
+ * capped backoff until it succeeds, and the approvers are alerted once the failure persists.
+ *
+ * Never revoked: what the principal held before we granted, and what another active grant still covers.
+ */
+import { completeRevoke, recordRevokeFailure, startRevoke, type RevokeReason } from '../domain/request.js';
+import type { UseCaseDeps } from './deps.js';
+import { describeError, runEffects } from './effects.js';
+
+export type RevokeOutcome = { kind: 'revoked' } | { kind: 'not-due'; at: Date } | { kind: 'nothing-to-do' };
+
+export async function revokeGrant(deps: UseCaseDeps, requestId: string, reason: RevokeReason): Promise<RevokeOutcome> {
+  const snapshot = await deps.store.get(requestId);
+  if (!snapshot) return { kind: 'nothing-to-do' };
+  if (snapshot.request.status === 'active') {
+    const started = await deps.store.apply(requestId, (s) => startRevoke(s.request, reason, deps.clock.now()));
+    if (!started.ok) {
+      if (started.error.code === 'NOT_DUE') return { kind: 'not-due', at: started.error.expiresAt };
+      if (started.error.code !== 'NOT_IN_STATE' || started.error.status !== 'revoking') return { kind: 'nothing-to-do' };
+    } else {
+      await runEffects(deps, started.transition, started.notificationIds);
+    }
+  } else if (snapshot.request.status !== 'revoking') {
+    return { kind: 'nothing-to-do' };
+  }
+
+  const { request } = snapshot;
+  try {
+    const [preExisting, covered] = await Promise.all([deps.store.preExisting(requestId), deps.store.coveredElsewhere(request)]);
+    const toRevoke = request.grants.filter((g) => !preExisting.includes(g) && !covered.includes(g));
+    await deps.providers.forResource(request.resource).revoke(request.principal, toRevoke);
+  } catch (error) {
+    const message = describeError(error);
+    deps.log.warn({ requestId, err: message }, 'revoke attempt failed; will retry');
+    const failed = await deps.store.apply(requestId, (s) => recordRevokeFailure(s.request, message));
+    if (failed.ok) await runEffects(deps, failed.transition, failed.notificationIds);
+    throw error;
+  }
+  const done = await deps.store.apply(requestId, (s) => completeRevoke(s.request, deps.clock.now()));
+  if (done.ok) {
+    deps.log.info({ requestId }, 'grant revoked');
+    await runEffects(deps, done.transition, done.notificationIds);
+  }
+  return { kind: 'revoked' };
+}

@@ -1,0 +1,209 @@
+/**
+ * The real app, end to end, in-process: its HTTP server on a random port, a fresh database, a fresh target
+ * database with real roles, a unique queue prefix on the real Redis, and a fake Slack at the HTTP boundary.
+ * Requests reach it exactly as Slack sends them: recorded payload shapes, signed with the signing secret.
+ */
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PassThrough } from 'node:stream';
+import { Redis } from 'ioredis';
+import postgres from 'postgres';
+import { vi } from 'vitest';
+import { startAccessBot, type RunningBot } from '../../src/app.js';
+import { loadConfig, type WebConfig } from '../../src/config.js';
+import { createTestDatabase, type TestDatabase } from './database.js';
+import { REDIS_URL, uniqueSuffix } from './env.js';
+import { FakeSlack } from './fake-slack.js';
+import { blockActionsBody, signedHeaders, slashCommandBody } from './slack-signing.js';
+import { createTargetDb, type TargetDb } from './target-db.js';
+
+export const USERS = {
+  alice: 'U0ALICE01',
+  bob: 'U0BOB0002',
+  carol: 'U0CAROL03',
+  dave: 'U0DAVE004',
+} as const;
+export const APPROVERS_CHANNEL = 'C0APPROVE1';
+
+export interface Harness {
+  sfx: string;
+  slack: FakeSlack;
+  db: TestDatabase;
+  sql: postgres.Sql;
+  target: TargetDb;
+  secrets: { botToken: string; signingSecret: string };
+  logs: () => string;
+  bot: RunningBot;
+  baseUrl: () => string;
+  command(text: string, user?: string): Promise<{ status: number; body: Record<string, any> }>;
+  click(action: 'access_approve' | 'access_deny', requestId: string, user: string, denyReason?: string): Promise<number>;
+  post(body: string, headers: Record<string, string>): Promise<Response>;
+  /** Deletes every Redis key of this file's queues: what a FLUSHALL does to us, without touching other files. */
+  loseRedisData(): Promise<void>;
+  restart(): Promise<void>;
+  stop(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface HarnessOptions {
+  reconcileInterval?: string;
+  /** Start without workers (web only), to control when jobs run. */
+  worker?: boolean;
+}
+
+export async function startHarness(label: string, options: HarnessOptions = {}): Promise<Harness> {
+  const sfx = uniqueSuffix();
+  const principal = `alice_${sfx}`;
+  const slack = await new FakeSlack().addChannel(APPROVERS_CHANNEL).start();
+  slack
+    .addUser({ id: USERS.alice, email: `${principal}@example.com` })
+    .addUser({ id: USERS.bob, email: `bob_${sfx}@example.com` })
+    .addUser({ id: USERS.carol, email: `carol_${sfx}@example.com` })
+    .addUser({ id: USERS.dave });
+  const db = await createTestDatabase(label);
+  const sql = postgres(db.url, { max: 2, onnotice: () => {} });
+  const target = await createTargetDb(sfx, principal);
+  const envName = `TARGET_DB_URL_${sfx.toUpperCase()}`;
+  const dir = mkdtempSync(join(tmpdir(), 'accessbot-'));
+  const policyPath = join(dir, 'policy.yaml');
+  writeFileSync(
+    policyPath,
+    `version: 1
+admins: [U0ADMIN03]
+resources:
+  prod-db:
+    provider: postgres
+    connection: { env: ${envName} }
+    roles:
+      read:
+        grants: [${target.roles.read}]
+        max_duration: 4h
+        approvers: { users: [${USERS.bob}, ${USERS.carol}] }
+        approvals: 1
+        channel: ${APPROVERS_CHANNEL}
+      write:
+        grants: [${target.roles.write}]
+        max_duration: 1h
+        approvers: { users: [${USERS.bob}, ${USERS.carol}] }
+        approvals: 2
+        channel: ${APPROVERS_CHANNEL}
+`,
+  );
+  const secrets = { botToken: `xoxb-test-${sfx}-t0k3n`, signingSecret: `signing-${sfx}-s3cr3t` };
+  const env: Record<string, string> = {
+    SLACK_BOT_TOKEN: secrets.botToken,
+    SLACK_SIGNING_SECRET: secrets.signingSecret,
+    SLACK_API_URL: slack.apiUrl,
+    DATABASE_URL: db.url,
+    REDIS_URL,
+    PORT: '0',
+    ACCESS_POLICY: policyPath,
+    RECONCILE_INTERVAL: options.reconcileInterval ?? '1s',
+    LOG_LEVEL: 'debug',
+    QUEUE_PREFIX: `test-${sfx}`,
+    [envName]: target.botUrl,
+  };
+  const loaded = loadConfig(env, 'all');
+  if (!loaded.ok) throw new Error(loaded.problems.join('\n'));
+  const config = loaded.config as WebConfig;
+  let logText = '';
+  const logStream = new PassThrough();
+  logStream.on('data', (chunk: Buffer) => (logText += chunk.toString()));
+  const redis = new Redis(REDIS_URL, { maxRetriesPerRequest: 1 });
+
+  const start = () =>
+    startAccessBot({
+      config,
+      env,
+      roles: { web: true, worker: options.worker ?? true },
+      logDestination: logStream,
+      revokeBackoff: { baseMs: 200, capMs: 1_000 },
+      slackRetries: 0,
+    });
+  let bot = await start();
+  let running = true;
+
+  const harness: Harness = {
+    sfx,
+    slack,
+    db,
+    sql,
+    target,
+    secrets,
+    logs: () => logText,
+    get bot() {
+      return bot;
+    },
+    baseUrl: () => `http://127.0.0.1:${bot.port}`,
+    async post(body, headers) {
+      return fetch(`${harness.baseUrl()}/slack/events`, { method: 'POST', headers, body });
+    },
+    async command(text, user = USERS.alice) {
+      const body = slashCommandBody({
+        text,
+        user_id: user,
+        user_name: user.toLowerCase(),
+        response_url: slack.responseUrl(`commands/${user}`),
+      });
+      const res = await harness.post(body, signedHeaders(secrets.signingSecret, body, 'application/x-www-form-urlencoded'));
+      const raw = await res.text();
+      return { status: res.status, body: raw ? (JSON.parse(raw) as Record<string, any>) : {} };
+    },
+    async click(action, requestId, user, denyReason) {
+      const card = slack.callsTo('chat.postMessage').find((c) => c.args.channel === APPROVERS_CHANNEL);
+      const body = blockActionsBody((p) => {
+        p.user = { ...p.user, id: user, username: user.toLowerCase(), name: user.toLowerCase() };
+        p.actions[0].action_id = action;
+        p.actions[0].value = requestId;
+        p.actions[0].block_id = `req_decision:${requestId}`;
+        p.actions[0].style = action === 'access_approve' ? 'primary' : 'danger';
+        p.actions[0].text.text = action === 'access_approve' ? 'Approve' : 'Deny';
+        p.response_url = slack.responseUrl(`actions/${user}`);
+        if (card) p.container.message_ts = p.message.ts = String(card.args.ts ?? p.message.ts);
+        p.state = {
+          values: denyReason === undefined ? {} : { access_deny_reason: { deny_reason: { type: 'plain_text_input', value: denyReason } } },
+        };
+      });
+      const res = await harness.post(body, signedHeaders(secrets.signingSecret, body, 'application/x-www-form-urlencoded'));
+      await res.text();
+      return res.status;
+    },
+    async loseRedisData() {
+      let cursor = '0';
+      do {
+        const [next, keys] = await redis.scan(cursor, 'MATCH', `test-${sfx}:*`, 'COUNT', 1000);
+        cursor = next;
+        if (keys.length > 0) await redis.del(...keys);
+      } while (cursor !== '0');
+    },
+    async stop() {
+      if (running) await bot.stop();
+      running = false;
+    },
+    async restart() {
+      await harness.stop();
+      bot = await start();
+      running = true;
+    },
+    async close() {
+      await harness.stop();
+      await harness.loseRedisData();
+      await redis.quit();
+      await sql.end();
+      await slack.stop();
+      await target.drop();
+      await db.drop();
+    },
+  };
+  return harness;
+}
+
+/** The id of the request that `command()` just created, read from the ack text. */
+export function requestIdIn(body: Record<string, any>): string {
+  const id = /req_[a-z0-9]+/.exec(JSON.stringify(body))?.[0];
+  if (!id) throw new Error(`no request id in ${JSON.stringify(body)}`);
+  return id;
+}
+
+export const eventually = <T>(fn: () => T | Promise<T>, timeout = 15_000) => vi.waitFor(fn, { timeout, interval: 50 });
