@@ -158,6 +158,7 @@ describe('loadConfig: RECONCILE_INTERVAL', () => {
     ['5m', 300_000],
     ['1m30s', 90_000],
     ['1h', 3_600_000],
+    ['1s', 1_000],
   ])('%s → %d ms', (text, ms) => {
     const result = loadConfig({ ...FULL, RECONCILE_INTERVAL: text }, 'worker');
     expect(result.ok && result.config.jobs.reconcileIntervalMs).toBe(ms);
@@ -165,8 +166,8 @@ describe('loadConfig: RECONCILE_INTERVAL', () => {
 
   it.each([
     ['30', '"30" is not a duration'],
-    ['1s', '1s is too short'],
-    ['2h', '2h is too long; at most 1h'],
+    ['0s', '0s is too short; the minimum is 1s'],
+    ['2h', '2h is too long; the maximum is 1h'],
   ])('refuses %s', (text, says) => {
     expect(problemsOf({ ...FULL, RECONCILE_INTERVAL: text }, 'worker')).toEqual([expect.stringMatching(new RegExp(`^RECONCILE_INTERVAL: ${says}`))]);
   });
