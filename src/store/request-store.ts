@@ -210,7 +210,9 @@ export class PostgresRequestStore implements RequestStore {
           sql`${grants.expiresAt} > now()`,
         ),
       );
-    const covered = new Set(others.flatMap((o) => o.grants));
+    // A grant the other request found already held is not its to cover: its revoke leaves it alone, so
+    // counting it here would keep it out of this request's pre-existing list and let this revoke take it.
+    const covered = new Set(others.flatMap((o) => o.grants.filter((g) => !o.preExisting.includes(g))));
     return request.grants.filter((g) => covered.has(g));
   }
 
