@@ -27,7 +27,19 @@ export class BullJobQueue implements JobQueue {
     });
   }
 
-  ensureRevoke(requestId: string, at: Date): Promise<void> {
+  async ensureRevoke(requestId: string, at: Date): Promise<void> {
+    // A revoke waiting for a later time than the window now ends (the window was shortened) is moved
+    // earlier. One waiting out a retry backoff (attemptsMade > 0) keeps its backoff.
+    const existing = await this.access.getJob(revokeJobId(requestId));
+    if (existing && existing.attemptsMade === 0 && (await existing.getState()) === 'delayed') {
+      const due = existing.timestamp + (existing.delay ?? 0);
+      const wanted = at.getTime();
+      if (due > wanted + 1_000) {
+        if (wanted <= Date.now()) await existing.promote();
+        else await existing.changeDelay(wanted - Date.now());
+      }
+      return;
+    }
     return ensure(this.access, JOB.revoke, revokeJobId(requestId), { requestId }, {
       delay: Math.max(0, at.getTime() - Date.now()),
       attempts: REVOKE_ATTEMPTS,

@@ -71,13 +71,28 @@ export async function startWorkers(
     w.on('failed', (job, err) => deps.log.warn({ job: job?.id, err: err.message }, 'job attempt failed'));
     w.on('error', (err) => deps.log.error({ err: err.message }, 'worker error'));
   }
-  await queue.access.upsertJobScheduler(
-    RECONCILE_SCHEDULER_ID,
-    { every: settings.reconcileIntervalMs },
-    { name: JOB.reconcile, data: {}, opts: { removeOnComplete: true, removeOnFail: 100 } },
-  );
+  const ensureScheduler = () =>
+    queue.access.upsertJobScheduler(
+      RECONCILE_SCHEDULER_ID,
+      { every: settings.reconcileIntervalMs },
+      { name: JOB.reconcile, data: {}, opts: { removeOnComplete: true, removeOnFail: 100 } },
+    );
+  await ensureScheduler();
+  // The scheduler itself lives in Redis: if Redis loses its data, the schedule is gone too. A local
+  // watchdog notices within one interval, restores it and reconciles at once, so a lost queue never delays
+  // a revoke by more than about one interval.
+  const watchdog = setInterval(() => {
+    void (async () => {
+      if (await queue.access.getJobScheduler(RECONCILE_SCHEDULER_ID)) return;
+      deps.log.warn({}, 'reconcile schedule missing from Redis (data lost?); restoring it and reconciling now');
+      await ensureScheduler();
+      await reconcile(deps);
+    })().catch((err: unknown) => deps.log.warn({ err: err instanceof Error ? err.message : String(err) }, 'reconcile watchdog failed'));
+  }, settings.reconcileIntervalMs);
+  watchdog.unref();
   return {
     async close() {
+      clearInterval(watchdog);
       await Promise.all([access.close(), notify.close()]);
     },
   };

@@ -12,6 +12,6 @@ export interface DatabaseHandle {
 }
 
 export function openDatabase(url: string, options: { max?: number } = {}): DatabaseHandle {
-  const sql = postgres(url, { max: options.max ?? 10, onnotice: () => {}, connect_timeout: 10 });
+  const sql = postgres(url, { max: options.max ?? 20, onnotice: () => {}, connect_timeout: 10 });
   return { db: drizzle(sql, { schema }), sql, close: () => sql.end({ timeout: 5 }) };
 }

@@ -196,7 +196,16 @@ export class PostgresRequestStore implements RequestStore {
     return row?.preExisting ?? [];
   }
 
-  async coveredElsewhere(request: AccessRequest): Promise<string[]> {
+  async withTargetLock<T>(resource: string, principal: string, work: () => Promise<T>): Promise<T> {
+    // A transaction-scoped advisory lock on one pooled connection: released on commit, or when the
+    // connection dies with its process, so a crashed worker never leaves the target locked.
+    return this.db.transaction(async (tx) => {
+      await tx.execute(sql`SELECT pg_advisory_xact_lock(hashtextextended(${`target:${resource}:${principal}`}, 0))`);
+      return work();
+    });
+  }
+
+  async coveredElsewhere(request: AccessRequest, scope: 'window' | 'until-revoked'): Promise<string[]> {
     const others = await this.db
       .select({ grants: accessRequests.grants, preExisting: grants.preExisting })
       .from(accessRequests)
@@ -207,7 +216,7 @@ export class PostgresRequestStore implements RequestStore {
           eq(accessRequests.principal, request.principal),
           inArray(accessRequests.status, ['active', 'revoking']),
           ne(accessRequests.id, request.id),
-          sql`${grants.expiresAt} > now()`,
+          scope === 'window' ? sql`${grants.expiresAt} > now()` : sql`true`,
         ),
       );
     // A grant the other request found already held is not its to cover: its revoke leaves it alone, so

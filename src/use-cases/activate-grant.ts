@@ -4,6 +4,7 @@
  * Order matters for crash safety. What the principal already held is recorded first (first write wins), so
  * a retry after a crash between the provider call and the save never mistakes our own grant for
  * pre-existing access. The provider call is idempotent, and the window starts only when the grant is saved.
+ * All of it runs under the target lock, so a revoke of an overlapping grant cannot interleave.
  */
 import { activate, failGrant } from '../domain/request.js';
 import type { UseCaseDeps } from './deps.js';
@@ -17,53 +18,47 @@ export async function activateGrant(
   requestId: string,
   opts: { finalAttempt: boolean },
 ): Promise<ActivateOutcome> {
-  const snapshot = await deps.store.get(requestId);
-  if (!snapshot || snapshot.request.status !== 'approved') return 'not-approved';
-  const { request } = snapshot;
-  const log = { requestId, resource: request.resource, role: request.role };
-  const toGrant = await grantsToAdd(deps, requestId);
-  try {
+  const first = await deps.store.get(requestId);
+  if (!first || first.request.status !== 'approved') return 'not-approved';
+  const { resource, principal } = first.request;
+  return deps.store.withTargetLock(resource, principal, async () => {
+    const snapshot = await deps.store.get(requestId);
+    if (!snapshot || snapshot.request.status !== 'approved') return 'not-approved';
+    const { request } = snapshot;
     const provider = deps.providers.forResource(request.resource);
-    await provider.grant(request.principal, toGrant, new Date(deps.clock.now().getTime() + request.durationMs));
-  } catch (error) {
-    if (!(error instanceof PermanentProviderError) && !opts.finalAttempt) throw error;
-    return giveUp(deps, requestId, toGrant, error);
-  }
-  const outcome = await deps.store.apply(requestId, (s) => activate(s.request, deps.clock.now()));
-  if (!outcome.ok) {
-    // The request left `approved` while we granted (a future cancel or revoke): revoke wins.
-    deps.log.warn({ ...log, code: outcome.error.code }, 'request changed while granting; taking the grant back');
-    await deps.providers.forResource(request.resource).revoke(request.principal, toGrant);
-    return 'not-approved';
-  }
-  deps.log.info(log, 'grant activated');
-  await runEffects(deps, outcome.transition, outcome.notificationIds);
-  return 'activated';
-}
-
-async function grantsToAdd(deps: UseCaseDeps, requestId: string): Promise<string[]> {
-  const snapshot = await deps.store.get(requestId);
-  if (!snapshot) return [];
-  const { request } = snapshot;
-  const provider = deps.providers.forResource(request.resource);
-  const heldNow = await provider.held(request.principal, request.grants);
-  // What another active grant of ours covers is not pre-existing access: it is ours, and its own revoke
-  // decides its fate. Only access we did not add is protected from our revokes.
-  const ours = await deps.store.coveredElsewhere(request);
-  const preExisting = await deps.store.recordPreExisting(
-    requestId,
-    heldNow.filter((g) => !ours.includes(g)),
-  );
-  return request.grants.filter((g) => !preExisting.includes(g));
+    let toGrant: string[] = [];
+    try {
+      const heldNow = await provider.held(request.principal, request.grants);
+      // What another grant of ours added is not pre-existing access: its own revoke decides its fate.
+      const ours = await deps.store.coveredElsewhere(request, 'until-revoked');
+      const preExisting = await deps.store.recordPreExisting(requestId, heldNow.filter((g) => !ours.includes(g)));
+      toGrant = request.grants.filter((g) => !preExisting.includes(g));
+      await provider.grant(request.principal, toGrant, new Date(deps.clock.now().getTime() + request.durationMs));
+    } catch (error) {
+      if (!(error instanceof PermanentProviderError) && !opts.finalAttempt) throw error;
+      return giveUp(deps, requestId, toGrant, error);
+    }
+    const outcome = await deps.store.apply(requestId, (s) => activate(s.request, deps.clock.now()));
+    if (!outcome.ok) {
+      // The request left `approved` while we granted (a future cancel or revoke): revoke wins.
+      deps.log.warn({ requestId, code: outcome.error.code }, 'request changed while granting; taking the grant back');
+      const covered = await deps.store.coveredElsewhere(request, 'window');
+      await provider.revoke(request.principal, toGrant.filter((g) => !covered.includes(g)));
+      return 'not-approved';
+    }
+    deps.log.info({ requestId, resource: request.resource, role: request.role }, 'grant activated');
+    await runEffects(deps, outcome.transition, outcome.notificationIds);
+    return 'activated';
+  });
 }
 
 async function giveUp(deps: UseCaseDeps, requestId: string, attempted: string[], error: unknown): Promise<ActivateOutcome> {
   const reason = describeError(error);
   const snapshot = await deps.store.get(requestId);
-  if (snapshot) {
+  if (snapshot && attempted.length > 0) {
     // Providers grant atomically where the target allows it; this clean-up covers the ones that cannot.
     try {
-      const covered = await deps.store.coveredElsewhere(snapshot.request);
+      const covered = await deps.store.coveredElsewhere(snapshot.request, 'window');
       await deps.providers
         .forResource(snapshot.request.resource)
         .revoke(snapshot.request.principal, attempted.filter((g) => !covered.includes(g)));

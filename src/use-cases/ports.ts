@@ -47,8 +47,18 @@ export interface RequestStore {
   recordPreExisting(requestId: string, held: string[]): Promise<string[]>;
   /** What `recordPreExisting` recorded; empty when nothing was recorded. */
   preExisting(requestId: string): Promise<string[]>;
-  /** The grants of this request that another active or revoking request of the same principal still covers. */
-  coveredElsewhere(request: AccessRequest): Promise<string[]>;
+  /**
+   * The grants of this request that another request of ours (same principal and resource, not revoked)
+   * also added. `window`: only those whose window has not ended, i.e. access a revoke must leave in place.
+   * `until-revoked`: also those past their end but not yet revoked, i.e. access that is ours, not
+   * pre-existing, when a new grant looks at what the principal holds.
+   */
+  coveredElsewhere(request: AccessRequest, scope: 'window' | 'until-revoked'): Promise<string[]>;
+  /**
+   * Runs `work` while holding a lock on one principal's access to one resource, across every process, so a
+   * grant and a revoke of overlapping windows never interleave between "what is held" and "change it".
+   */
+  withTargetLock<T>(resource: string, principal: string, work: () => Promise<T>): Promise<T>;
 
   // Reconciliation: read from PostgreSQL alone.
   listByStatus(statuses: AccessRequest['status'][], limit: number): Promise<AccessRequest[]>;

@@ -7,8 +7,6 @@
 import type { UseCaseDeps } from './deps.js';
 
 const BATCH = 1000;
-/** Notifications younger than this are probably being delivered right now. */
-const DELIVERY_GRACE_MS = 5_000;
 
 export interface ReconcileReport {
   overdue: number;
@@ -30,7 +28,8 @@ export async function reconcile(deps: Pick<UseCaseDeps, 'store' | 'queue' | 'clo
     await deps.queue.ensureGrant(request.id);
     report.grants += 1;
   }
-  for (const id of await deps.store.listUndelivered(new Date(now.getTime() - DELIVERY_GRACE_MS), BATCH)) {
+  // No grace period is needed: a delivery in flight still holds its job id, and a delivered row is skipped.
+  for (const id of await deps.store.listUndelivered(now, BATCH)) {
     await deps.queue.ensureDelivery(id);
     report.deliveries += 1;
   }

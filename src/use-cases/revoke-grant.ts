@@ -3,7 +3,8 @@
  * mid-revoke is resumed by the next attempt. A failure is recorded and rethrown: the queue retries with
  * capped backoff until it succeeds, and the approvers are alerted once the failure persists.
  *
- * Never revoked: what the principal held before we granted, and what another active grant still covers.
+ * Never revoked: what the principal held before we granted, and what another grant of ours whose window
+ * is still open covers. The work runs under the target lock, so an overlapping grant cannot interleave.
  */
 import { completeRevoke, recordRevokeFailure, startRevoke, type RevokeReason } from '../domain/request.js';
 import type { UseCaseDeps } from './deps.js';
@@ -12,23 +13,28 @@ import { describeError, runEffects } from './effects.js';
 export type RevokeOutcome = { kind: 'revoked' } | { kind: 'not-due'; at: Date } | { kind: 'nothing-to-do' };
 
 export async function revokeGrant(deps: UseCaseDeps, requestId: string, reason: RevokeReason): Promise<RevokeOutcome> {
+  const first = await deps.store.get(requestId);
+  if (!first || (first.request.status !== 'active' && first.request.status !== 'revoking')) return { kind: 'nothing-to-do' };
+  const { resource, principal } = first.request;
+  return deps.store.withTargetLock(resource, principal, () => revokeLocked(deps, requestId, reason));
+}
+
+async function revokeLocked(deps: UseCaseDeps, requestId: string, reason: RevokeReason): Promise<RevokeOutcome> {
   const snapshot = await deps.store.get(requestId);
   if (!snapshot) return { kind: 'nothing-to-do' };
   if (snapshot.request.status === 'active') {
     const started = await deps.store.apply(requestId, (s) => startRevoke(s.request, reason, deps.clock.now()));
     if (!started.ok) {
-      if (started.error.code === 'NOT_DUE') return { kind: 'not-due', at: started.error.expiresAt };
-      if (started.error.code !== 'NOT_IN_STATE' || started.error.status !== 'revoking') return { kind: 'nothing-to-do' };
-    } else {
-      await runEffects(deps, started.transition, started.notificationIds);
+      return started.error.code === 'NOT_DUE' ? { kind: 'not-due', at: started.error.expiresAt } : { kind: 'nothing-to-do' };
     }
+    await runEffects(deps, started.transition, started.notificationIds);
   } else if (snapshot.request.status !== 'revoking') {
     return { kind: 'nothing-to-do' };
   }
 
   const { request } = snapshot;
   try {
-    const [preExisting, covered] = await Promise.all([deps.store.preExisting(requestId), deps.store.coveredElsewhere(request)]);
+    const [preExisting, covered] = await Promise.all([deps.store.preExisting(requestId), deps.store.coveredElsewhere(request, 'window')]);
     const toRevoke = request.grants.filter((g) => !preExisting.includes(g) && !covered.includes(g));
     await deps.providers.forResource(request.resource).revoke(request.principal, toRevoke);
   } catch (error) {

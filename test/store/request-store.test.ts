@@ -450,14 +450,14 @@ describe('grant window', () => {
       const other = await createActive(base, now);
       const mine = await createActive({ ...base, grants: ['pg_read_all_data', 'pg_write_all_data'] }, now);
 
-      expect(await storeA.coveredElsewhere(mine)).toEqual(['pg_read_all_data']);
-      expect(await storeA.coveredElsewhere(other)).toEqual(['pg_read_all_data']);
+      expect(await storeA.coveredElsewhere(mine, 'window')).toEqual(['pg_read_all_data']);
+      expect(await storeA.coveredElsewhere(other, 'window')).toEqual(['pg_read_all_data']);
 
       // Revoking but not yet revoked (and the window still open by the database's clock): still covering.
       await step(other.id, (s) => startRevoke(s, 'expired', new Date(now.getTime() + 3 * HOUR)));
-      expect(await storeA.coveredElsewhere(mine)).toEqual(['pg_read_all_data']);
+      expect(await storeA.coveredElsewhere(mine, 'window')).toEqual(['pg_read_all_data']);
       await step(other.id, (s) => completeRevoke(s, new Date()));
-      expect(await storeA.coveredElsewhere(mine)).toEqual([]);
+      expect(await storeA.coveredElsewhere(mine, 'window')).toEqual([]);
     });
 
     it('ignores expired windows, other principals, other resources, requests not yet granted, and itself', async () => {
@@ -469,10 +469,13 @@ describe('grant window', () => {
       await createActive({ ...p, resource: 'billing-db', channel: 'C0APPROVE2' }, now);
       const approvedOnly = await createPending(p);
       applied(await decide(approvedOnly.id, approve(BOB), now));
-      expect(await storeA.coveredElsewhere(mine)).toEqual([]);
+      expect(await storeA.coveredElsewhere(mine, 'window')).toEqual([]);
+      // Past its end but not yet revoked, that grant is still ours: a new grant must not take it for
+      // pre-existing access (or the late revoke would strip the new grant's role).
+      expect(await storeA.coveredElsewhere(mine, 'until-revoked')).toEqual(['pg_read_all_data', 'pg_monitor']);
 
       const self = await createActive({ ...base, principal: 'solo_cov' }, now);
-      expect(await storeA.coveredElsewhere(self)).toEqual([]);
+      expect(await storeA.coveredElsewhere(self, 'window')).toEqual([]);
     });
 
     it('does not count a grant the other request found already held: it never covered it', async () => {
@@ -487,7 +490,7 @@ describe('grant window', () => {
       applied(await storeA.apply(other.id, (s) => activate(s.request, now)));
 
       const mine = await createPending(p);
-      expect(await storeA.coveredElsewhere(mine)).toEqual(['pg_read_all_data']);
+      expect(await storeA.coveredElsewhere(mine, 'window')).toEqual(['pg_read_all_data']);
     });
   });
 });

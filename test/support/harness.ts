@@ -41,7 +41,8 @@ export interface Harness {
   post(body: string, headers: Record<string, string>): Promise<Response>;
   /** Deletes every Redis key of this file's queues: what a FLUSHALL does to us, without touching other files. */
   loseRedisData(): Promise<void>;
-  restart(): Promise<void>;
+  /** Stops the process (if running) and starts a new one on the same database, Redis prefix and policy. */
+  restart(overrides?: { worker?: boolean }): Promise<void>;
   stop(): Promise<void>;
   close(): Promise<void>;
 }
@@ -112,11 +113,11 @@ resources:
   logStream.on('data', (chunk: Buffer) => (logText += chunk.toString()));
   const redis = new Redis(REDIS_URL, { maxRetriesPerRequest: 1 });
 
-  const start = () =>
+  const start = (worker = options.worker ?? true) =>
     startAccessBot({
       config,
       env,
-      roles: { web: true, worker: options.worker ?? true },
+      roles: { web: true, worker },
       logDestination: logStream,
       revokeBackoff: { baseMs: 200, capMs: 1_000 },
       slackRetries: 0,
@@ -181,9 +182,9 @@ resources:
       if (running) await bot.stop();
       running = false;
     },
-    async restart() {
+    async restart(overrides = {}) {
       await harness.stop();
-      bot = await start();
+      bot = await start(overrides.worker);
       running = true;
     },
     async close() {
