@@ -1,0 +1,227 @@
+/**
+ * Who may decide, and how many times: clicks on the approval card from people who may not decide, from the
+ * requester, from two approvers at once, replayed, and late. Each is answered privately to the clicker,
+ * audited, and never yields a second decision, grant or DM.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { APPROVERS_CHANNEL, USERS, eventually, requestIdIn, startHarness, type Harness } from '../support/harness.js';
+import { blockActionsBody, signedHeaders } from '../support/slack-signing.js';
+
+let h: Harness;
+beforeAll(async () => {
+  h = await startHarness('guards');
+});
+afterAll(async () => {
+  await h?.close();
+});
+
+const FORM = 'application/x-www-form-urlencoded';
+/** Long enough for the outbox worker to deliver anything a step owed, so "nothing more arrived" means something. */
+const SETTLE_MS = 500;
+const settle = (ms = SETTLE_MS) => new Promise((resolve) => setTimeout(resolve, ms));
+
+const cardFor = (id: string) =>
+  h.slack.callsTo('chat.postMessage').find((c) => c.args.channel === APPROVERS_CHANNEL && JSON.stringify(c.args).includes(id));
+const updatesOf = (id: string) => h.slack.callsTo('chat.update').filter((c) => JSON.stringify(c.args).includes(id));
+const dmsTo = (user: string, id: string) =>
+  h.slack.callsTo('chat.postMessage').filter((c) => c.args.channel === user && JSON.stringify(c.args).includes(id));
+/** Private replies to `user` in the approvers' channel, optionally only those naming request `id`. */
+const ephemeralsTo = (user: string, id?: string) =>
+  h.slack
+    .callsTo('chat.postEphemeral')
+    .filter((c) => c.args.user === user && c.args.channel === APPROVERS_CHANNEL && (id === undefined || String(c.args.text).includes(id)));
+const ephemeralsAbout = (id: string) => h.slack.callsTo('chat.postEphemeral').filter((c) => String(c.args.text).includes(id));
+const statusOf = async (id: string) => (await h.sql`SELECT status FROM access_requests WHERE id = ${id}`)[0]?.status as string | undefined;
+const decisionsOf = async (id: string) =>
+  (await h.sql`SELECT approver_id, outcome FROM decisions WHERE request_id = ${id} ORDER BY id`).map((d) => ({ approver: d.approver_id, outcome: d.outcome }));
+const auditOf = async (id: string) =>
+  (await h.sql`SELECT action, actor, details FROM audit_events WHERE request_id = ${id} ORDER BY id`).map((r) => ({
+    action: r.action as string,
+    actor: r.actor as string,
+    details: r.details as Record<string, unknown>,
+  }));
+
+/** A click exactly as Slack sends it, as a raw signed body, so the very same bytes can be posted again. */
+function signedClick(action: 'access_approve' | 'access_deny', requestId: string, user: string): { body: string; headers: Record<string, string> } {
+  const card = cardFor(requestId);
+  const body = blockActionsBody((p) => {
+    p.user = { ...p.user, id: user, username: user.toLowerCase(), name: user.toLowerCase() };
+    p.actions[0].action_id = action;
+    p.actions[0].value = requestId;
+    p.actions[0].block_id = `req_decision:${requestId}`;
+    p.response_url = h.slack.responseUrl(`actions/${user}`);
+    if (card) p.container.message_ts = p.message.ts = String(card.args.ts ?? p.message.ts);
+  });
+  return { body, headers: signedHeaders(h.secrets.signingSecret, body, FORM) };
+}
+
+async function newRequest(text: string, user: string = USERS.alice): Promise<string> {
+  const res = await h.command(text, user);
+  expect(res.status).toBe(200);
+  const id = requestIdIn(res.body);
+  await eventually(() => expect(cardFor(id)).toBeDefined());
+  return id;
+}
+
+describe('a click from someone who is not an approver', () => {
+  it('is refused privately and audited; the request, the card and the target are untouched', async () => {
+    const id = await newRequest('request prod-db read 1h INC-100 not for dave');
+
+    expect(await h.click('access_approve', id, USERS.dave)).toBe(200);
+
+    await eventually(() => expect(ephemeralsTo(USERS.dave)).toHaveLength(1));
+    const reply = ephemeralsTo(USERS.dave)[0]!;
+    expect(String(reply.args.text)).toMatch(/cannot decide/i);
+    expect(String(reply.args.text)).toMatch(/not one of its approvers/i);
+    await eventually(async () =>
+      expect((await auditOf(id)).filter((a) => a.action === 'decision.refused')).toEqual([
+        { action: 'decision.refused', actor: USERS.dave, details: expect.objectContaining({ outcome: 'approve' }) },
+      ]),
+    );
+
+    await settle();
+    expect(await statusOf(id)).toBe('pending');
+    expect(await decisionsOf(id)).toEqual([]);
+    expect(await h.target.hasRole(h.target.principal, h.target.roles.read)).toBe(false);
+    expect(updatesOf(id)).toEqual([]);
+    expect(dmsTo(USERS.alice, id)).toEqual([]);
+    // Nothing went to the channel for everyone to see.
+    expect(h.slack.callsTo('chat.postMessage').filter((c) => c.args.channel === APPROVERS_CHANNEL && JSON.stringify(c.args).includes(USERS.dave))).toEqual([]);
+  });
+});
+
+describe('an approver clicking Approve on their own request', () => {
+  it('is refused privately ("your own"), audited, and the request stays pending', async () => {
+    const id = await newRequest('request prod-db read 1h INC-101 bob wants it himself', USERS.bob);
+
+    expect(await h.click('access_approve', id, USERS.bob)).toBe(200);
+
+    await eventually(() => expect(ephemeralsTo(USERS.bob).length).toBeGreaterThan(0));
+    const reply = ephemeralsTo(USERS.bob).at(-1)!;
+    expect(String(reply.args.text)).toMatch(/cannot decide/i);
+    expect(String(reply.args.text)).toMatch(/your own/i);
+    await eventually(async () =>
+      expect((await auditOf(id)).filter((a) => a.action === 'decision.refused').map((a) => a.actor)).toEqual([USERS.bob]),
+    );
+
+    await settle();
+    expect(await statusOf(id)).toBe('pending');
+    expect(await decisionsOf(id)).toEqual([]);
+    expect(updatesOf(id)).toEqual([]);
+  });
+});
+
+describe('twenty concurrent clicks from two approvers on a one-approval request', () => {
+  it('yields exactly one decision, one outcome, at most one grant and one DM; every loser is told privately', async () => {
+    const id = await newRequest('request prod-db read 1h INC-200 race');
+    const clicks = Array.from({ length: 20 }, (_, i) => ({
+      user: i % 2 === 0 ? USERS.bob : USERS.carol,
+      action: (i % 4 < 2 ? 'access_approve' : 'access_deny') as 'access_approve' | 'access_deny',
+    }));
+
+    const statuses = await Promise.all(clicks.map((c) => h.click(c.action, id, c.user)));
+    expect(statuses).toEqual(clicks.map(() => 200));
+
+    // Every click is answered: one wins, nineteen are told privately that it was already decided, and by whom.
+    await eventually(() => expect(ephemeralsAbout(id)).toHaveLength(19));
+    const decisions = await decisionsOf(id);
+    expect(decisions).toHaveLength(1);
+    const winner = decisions[0]!;
+    for (const reply of ephemeralsAbout(id)) {
+      expect([USERS.bob, USERS.carol]).toContain(reply.args.user);
+      expect(reply.args.channel).toBe(APPROVERS_CHANNEL);
+      expect(String(reply.args.text)).toMatch(new RegExp(`already decided by <@${winner.approver}>`));
+    }
+    expect(ephemeralsAbout(id).filter((r) => r.args.user === USERS.bob)).toHaveLength(winner.approver === USERS.bob ? 9 : 10);
+
+    const approved = winner.outcome === 'approve';
+    await eventually(async () => expect(await statusOf(id)).toBe(approved ? 'active' : 'denied'));
+    await eventually(() => expect(dmsTo(USERS.alice, id)).toHaveLength(1));
+    expect(JSON.stringify(dmsTo(USERS.alice, id)[0]!.args)).toMatch(approved ? /granted/i : /denied/i);
+
+    // Wait, then make sure nothing else came: no second DM, no second grant, no second decision.
+    await settle(1_000);
+    expect(dmsTo(USERS.alice, id)).toHaveLength(1);
+    expect(ephemeralsAbout(id)).toHaveLength(19);
+    expect(await decisionsOf(id)).toHaveLength(1);
+    expect(await h.target.hasRole(h.target.principal, h.target.roles.read)).toBe(approved);
+    const audit = await auditOf(id);
+    expect(audit.filter((a) => a.action === 'grant.activated')).toHaveLength(approved ? 1 : 0);
+    expect(audit.filter((a) => a.action === (approved ? 'request.approved' : 'request.denied')).map((a) => a.actor)).toEqual([winner.approver]);
+    expect(audit.filter((a) => a.action === 'decision.refused')).toHaveLength(19);
+    const [grantRows] = await h.sql`SELECT count(*)::int AS n FROM grants WHERE request_id = ${id} AND granted_at IS NOT NULL`;
+    expect(grantRows?.n).toBe(approved ? 1 : 0);
+  });
+});
+
+describe('a replayed click', () => {
+  it('posting the same signed body again after the decision records nothing twice', async () => {
+    // Two approvals: Bob's is recorded first, Carol's (the replayed one) decides.
+    const id = await newRequest('request prod-db write 30m INC-300 replay');
+    expect(await h.click('access_approve', id, USERS.bob)).toBe(200);
+    await eventually(async () => expect(await decisionsOf(id)).toHaveLength(1));
+
+    const carol = signedClick('access_approve', id, USERS.carol);
+    const first = await h.post(carol.body, carol.headers);
+    expect(first.status).toBe(200);
+    await eventually(async () => expect(await h.target.hasRole(h.target.principal, h.target.roles.write)).toBe(true));
+    await eventually(() => expect(dmsTo(USERS.alice, id)).toHaveLength(1));
+
+    const replay = await h.post(carol.body, carol.headers);
+    expect(replay.status).toBe(200);
+    // The replay is answered like any late click: privately, to the clicker only.
+    await eventually(() => expect(ephemeralsTo(USERS.carol, id)).toHaveLength(1));
+    expect(String(ephemeralsTo(USERS.carol, id)[0]!.args.text)).toMatch(/already decided/i);
+
+    await settle();
+    expect(await decisionsOf(id)).toEqual([
+      { approver: USERS.bob, outcome: 'approve' },
+      { approver: USERS.carol, outcome: 'approve' },
+    ]);
+    expect(await statusOf(id)).toBe('active');
+    const audit = await auditOf(id);
+    expect(audit.filter((a) => a.action === 'request.approved')).toHaveLength(1);
+    expect(audit.filter((a) => a.action === 'grant.activated')).toHaveLength(1);
+    expect(dmsTo(USERS.alice, id)).toHaveLength(1);
+  });
+});
+
+describe('a click after the request was decided', () => {
+  it('tells the late approver privately that it was already decided, and by whom', async () => {
+    const id = await newRequest('request prod-db read 1h INC-400 late click');
+    expect(await h.click('access_deny', id, USERS.bob, 'not during the freeze')).toBe(200);
+    await eventually(async () => expect(await statusOf(id)).toBe('denied'));
+    await eventually(() => expect(dmsTo(USERS.alice, id)).toHaveLength(1));
+
+    expect(await h.click('access_approve', id, USERS.carol)).toBe(200);
+
+    await eventually(() => expect(ephemeralsTo(USERS.carol, id)).toHaveLength(1));
+    const text = String(ephemeralsTo(USERS.carol, id)[0]!.args.text);
+    expect(text).toMatch(new RegExp(`already decided by <@${USERS.bob}>`));
+    expect(text).toMatch(/denied/);
+    await eventually(async () =>
+      expect((await auditOf(id)).filter((a) => a.action === 'decision.refused').map((a) => [a.actor, a.details.code])).toEqual([
+        [USERS.carol, 'NOT_PENDING'],
+      ]),
+    );
+
+    await settle();
+    expect(await statusOf(id)).toBe('denied');
+    expect(await decisionsOf(id)).toEqual([{ approver: USERS.bob, outcome: 'deny' }]);
+    expect(dmsTo(USERS.alice, id)).toHaveLength(1);
+  });
+});
+
+describe('a click carrying a request id that does not exist', () => {
+  it('is answered privately that there is no such request, audited, and creates nothing', async () => {
+    const id = 'req_doesnotexist';
+    expect(await h.click('access_approve', id, USERS.carol)).toBe(200);
+    await eventually(() => expect(ephemeralsTo(USERS.carol, id)).toHaveLength(1));
+    expect(String(ephemeralsTo(USERS.carol, id)[0]!.args.text)).toMatch(/there is no request/i);
+    await eventually(async () =>
+      expect((await auditOf(id)).map((a) => [a.action, a.actor, a.details.code])).toEqual([['decision.refused', USERS.carol, 'NOT_FOUND']]),
+    );
+    expect(await h.sql`SELECT id FROM access_requests WHERE id = ${id}`).toHaveLength(0);
+    expect(await decisionsOf(id)).toEqual([]);
+  });
+});
