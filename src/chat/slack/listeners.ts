@@ -16,6 +16,7 @@ import { submitRequest, type SubmitInput } from '../../use-cases/submit-request.
 import { helpMessage, receivedMessage, requestModal, usageMessage } from './blocks.js';
 import { homeView } from './home.js';
 import { ACTION_APPROVE, ACTION_DENY, DENY_REASON_ACTION, DENY_REASON_BLOCK, REQUEST_MODAL, REQUEST_MODAL_CALLBACK, SLASH_COMMAND, parseRoleOptionValue } from './ids.js';
+import { cut } from './limits.js';
 import { errorText } from './messages.js';
 
 /** Slack waits 3 s for the ack; answer inline when the work is done well before that, else follow up. */
@@ -40,6 +41,19 @@ function outcomeText(outcome: Outcome): string {
   }
   return errorText(outcome.error);
 }
+
+/** Modal errors are plain text: drop mrkdwn marks and entity escapes, and cut visibly to Slack's limit. */
+function plainText(mrkdwn: string): string {
+  const text = mrkdwn
+    .replace(/<@([A-Z0-9]+)(?:\|[^>]*)?>/g, '@$1')
+    .replace(/[*`_]/g, '')
+    .replace(/&lt;/g, '<')
+    .replace(/&gt;/g, '>')
+    .replace(/&amp;/g, '&');
+  return cut(text, MODAL_ERROR_MAX);
+}
+
+const MODAL_ERROR_MAX = 150;
 
 function commandReply(outcome: Outcome): RespondArguments {
   if (outcome.ok) return { response_type: 'ephemeral', ...receivedMessage(outcome.value) };
@@ -127,7 +141,7 @@ export function registerSlackHandlers(app: App, deps: UseCaseDeps): void {
     );
     if (!outcome.ok && !('crashed' in outcome)) {
       const block = outcome.error.code === 'DURATION_TOO_LONG' ? REQUEST_MODAL.durationBlock : REQUEST_MODAL.roleBlock;
-      await ack({ response_action: 'errors', errors: { [block]: errorText(outcome.error).slice(0, 150) } });
+      await ack({ response_action: 'errors', errors: { [block]: plainText(errorText(outcome.error)) } });
       return;
     }
     await ack();
