@@ -25,9 +25,10 @@ export async function activateGrant(
     const snapshot = await deps.store.get(requestId);
     if (!snapshot || snapshot.request.status !== 'approved') return 'not-approved';
     const { request } = snapshot;
-    const provider = deps.providers.forResource(request.resource);
     let toGrant: string[] = [];
     try {
+      // Inside the try: a resource that left the policy is retried (a rolling deploy), then fails cleanly.
+      const provider = deps.providers.forResource(request.resource);
       const heldNow = await provider.held(request.principal, request.grants);
       // What another grant of ours added is not pre-existing access: its own revoke decides its fate.
       const ours = await deps.store.coveredElsewhere(request, 'until-revoked');
@@ -43,7 +44,7 @@ export async function activateGrant(
       // The request left `approved` while we granted (a future cancel or revoke): revoke wins.
       deps.log.warn({ requestId, code: outcome.error.code }, 'request changed while granting; taking the grant back');
       const covered = await deps.store.coveredElsewhere(request, 'window');
-      await provider.revoke(request.principal, toGrant.filter((g) => !covered.includes(g)));
+      await deps.providers.forResource(request.resource).revoke(request.principal, toGrant.filter((g) => !covered.includes(g)));
       return 'not-approved';
     }
     deps.log.info({ requestId, resource: request.resource, role: request.role }, 'grant activated');

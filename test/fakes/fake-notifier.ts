@@ -1,0 +1,114 @@
+/**
+ * Fakes `ChatNotifier`: keeps every card, card update, requester notice and approver alert in memory, as
+ * the snapshot it was given (what the message would show). Like Slack it refuses a card to a channel it does
+ * not know (`channel_not_found`) and an update of a message it never posted (`message_not_found`); message
+ * ids are Slack-style timestamps. `failNext` makes calls fail like a Slack outage; `whilePosting` runs
+ * between Slack accepting a card and the reference coming back, to land a decision in that gap.
+ * Left out on purpose: rendering and Block Kit limits (the renderer's tests and the HTTP-level fake Slack in
+ * `test/support/fake-slack.ts` cover those), rate limits, and DM channels being closed.
+ */
+import type { ApproverAlert, RequesterNotice } from '../../src/domain/request.js';
+import type { CardRef, ChatNotifier, RequestSnapshot } from '../../src/use-cases/ports.js';
+
+export type NotifierMethod = 'postCard' | 'updateCard' | 'notifyRequester' | 'alertApprovers';
+
+export interface PostedCard {
+  card: CardRef;
+  /** What the card shows now: the snapshot of the last post or update. */
+  snapshot: RequestSnapshot;
+  updates: number;
+}
+
+export interface SentNotice {
+  requestId: string;
+  to: string;
+  notice: RequesterNotice;
+  snapshot: RequestSnapshot;
+}
+
+export interface SentAlert {
+  requestId: string;
+  channel: string;
+  alert: ApproverAlert;
+  snapshot: RequestSnapshot;
+}
+
+export class FakeNotifier implements ChatNotifier {
+  readonly cards: PostedCard[] = [];
+  readonly notices: SentNotice[] = [];
+  readonly alerts: SentAlert[] = [];
+  readonly calls: NotifierMethod[] = [];
+  /** Runs after Slack accepted a card and before `postCard` returns its reference. */
+  whilePosting: (() => Promise<void>) | null = null;
+  readonly #channels: Set<string>;
+  readonly #failures = new Map<NotifierMethod, number>();
+  #ts = 1722950400;
+
+  constructor(channels: string[]) {
+    this.#channels = new Set(channels);
+  }
+
+  /** The bot joins a channel: cards may be posted there from now on. */
+  addChannel(channel: string): void {
+    this.#channels.add(channel);
+  }
+
+  failNext(method: NotifierMethod, times = 1): void {
+    this.#failures.set(method, times);
+  }
+
+  cardsOf(requestId: string): PostedCard[] {
+    return this.cards.filter((c) => c.snapshot.request.id === requestId);
+  }
+
+  noticesOf(requestId: string): RequesterNotice[] {
+    return this.notices.filter((n) => n.requestId === requestId).map((n) => n.notice);
+  }
+
+  alertsOf(requestId: string): ApproverAlert[] {
+    return this.alerts.filter((a) => a.requestId === requestId).map((a) => a.alert);
+  }
+
+  async postCard(channel: string, snapshot: RequestSnapshot): Promise<CardRef> {
+    this.#call('postCard');
+    if (!this.#channels.has(channel)) throw new Error('An API error occurred: channel_not_found');
+    const card: CardRef = { platform: 'slack', channel, messageId: `${this.#ts++}.000100` };
+    this.cards.push({ card, snapshot: structuredClone(snapshot), updates: 0 });
+    const hook = this.whilePosting;
+    if (hook) {
+      this.whilePosting = null;
+      await hook();
+    }
+    return { ...card };
+  }
+
+  async updateCard(card: CardRef, snapshot: RequestSnapshot): Promise<void> {
+    this.#call('updateCard');
+    const posted = this.cards.find((c) => c.card.channel === card.channel && c.card.messageId === card.messageId);
+    if (!posted) throw new Error('An API error occurred: message_not_found');
+    posted.snapshot = structuredClone(snapshot);
+    posted.updates += 1;
+  }
+
+  async notifyRequester(snapshot: RequestSnapshot, notice: RequesterNotice): Promise<void> {
+    this.#call('notifyRequester');
+    const { request } = snapshot;
+    this.notices.push({ requestId: request.id, to: request.requesterId, notice, snapshot: structuredClone(snapshot) });
+  }
+
+  async alertApprovers(snapshot: RequestSnapshot, alert: ApproverAlert): Promise<void> {
+    this.#call('alertApprovers');
+    const { request } = snapshot;
+    if (!this.#channels.has(request.channel)) throw new Error('An API error occurred: channel_not_found');
+    this.alerts.push({ requestId: request.id, channel: request.channel, alert, snapshot: structuredClone(snapshot) });
+  }
+
+  #call(method: NotifierMethod): void {
+    this.calls.push(method);
+    const remaining = this.#failures.get(method) ?? 0;
+    if (remaining > 0) {
+      this.#failures.set(method, remaining - 1);
+      throw new Error('An API error occurred: service_unavailable');
+    }
+  }
+}

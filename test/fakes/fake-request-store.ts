@@ -1,0 +1,326 @@
+/**
+ * Fakes `RequestStore` in memory, faithful to `PostgresRequestStore`:
+ * - `apply` reads, decides and writes with no await in between (the row lock), checks the version it read
+ *   (compare-and-swap) and that the transition bumps it; a refused or throwing decision writes nothing.
+ * - A transition's audit entry, decision and outbox notifications are written together with its state.
+ *   Notification ids are the decimal strings of a sequence, like the `bigserial` they stand for.
+ * - A second decision by the same approver is refused like the unique index refuses it (a throw).
+ * - `recordPreExisting`: first write wins; activation creates the grant row with nothing pre-existing.
+ * - `coveredElsewhere`: what other `active`/`revoking` requests of the same resource and principal added
+ *   (their grants minus what they found pre-existing); with scope `window` only those whose window ends
+ *   after now.
+ * - `withTargetLock` is a real mutex per resource and principal (waiters queue, not re-entrant).
+ * - Durations are kept in whole seconds (`duration_seconds`), timestamps come from the injected clock where
+ *   PostgreSQL would use `now()`.
+ * - Every read returns a copy, so a use case cannot change stored state without saving it.
+ * Test hooks: `failNext(method)` makes the next call(s) throw before touching anything (a lost connection,
+ * a crash between two steps); the inspectors at the bottom show what a user or an auditor would see.
+ * Left out on purpose: transaction isolation (nothing awaits inside a transaction, so none is needed), the
+ * lock surviving or dying with a process, the append-only trigger on audit rows, and their hash chain.
+ */
+import type { Result } from '../../src/domain/errors.js';
+import type { AccessRequest, AuditEntry, Decision, Effect, Transition } from '../../src/domain/request.js';
+import type { ApplyOutcome, CardRef, Notification, RequestSnapshot, RequestStore } from '../../src/use-cases/ports.js';
+import type { Clock } from '../../src/use-cases/ports.js';
+
+export interface StoredAudit {
+  id: number;
+  at: Date;
+  requestId: string | null;
+  action: string;
+  actor: string;
+  details: Record<string, unknown>;
+}
+
+export interface StoredNotification {
+  id: string;
+  requestId: string;
+  notification: Notification;
+  createdAt: Date;
+  deliveredAt: Date | null;
+  attempts: number;
+  lastError: string | null;
+}
+
+interface GrantRow {
+  preExisting: string[];
+}
+
+type Method = keyof RequestStore;
+
+const clone = <T>(value: T): T => structuredClone(value);
+
+function toNotification(effect: Effect): Notification | null {
+  switch (effect.type) {
+    case 'post-cards':
+    case 'refresh-cards':
+      return { kind: effect.type };
+    case 'notify-requester':
+      return { kind: 'notify-requester', notice: effect.notice };
+    case 'alert-approvers':
+      return { kind: 'alert-approvers', alert: effect.alert };
+    case 'schedule-grant':
+    case 'schedule-revoke':
+      return null;
+  }
+}
+
+/** What a row of `access_requests` keeps: whole seconds of duration. */
+function asStored(request: AccessRequest): AccessRequest {
+  return { ...clone(request), durationMs: Math.round(request.durationMs / 1000) * 1000 };
+}
+
+export class FakeRequestStore implements RequestStore {
+  readonly #requests = new Map<string, AccessRequest>();
+  readonly #decisions = new Map<string, Decision[]>();
+  readonly #grants = new Map<string, GrantRow>();
+  readonly #outbox = new Map<string, StoredNotification>();
+  readonly #audit: StoredAudit[] = [];
+  readonly #cards: { requestId: string; card: CardRef }[] = [];
+  readonly #failures = new Map<Method, { remaining: number; error: () => Error }>();
+  readonly #locks = new Map<string, Promise<void>>();
+  /** Every target lock taken, in order (`["resource","principal"]`). */
+  readonly lockAcquisitions: string[] = [];
+  #nextNotification = 1;
+
+  constructor(private readonly clock: Clock) {}
+
+  /** The next `times` calls of `method` throw before reading or writing anything. */
+  failNext(method: Method, times = 1, error: () => Error = () => new Error('Connection terminated unexpectedly')): void {
+    this.#failures.set(method, { remaining: times, error });
+  }
+
+  async create(transition: Transition): Promise<{ notificationIds: string[] }> {
+    this.#maybeFail('create');
+    const r = transition.next;
+    if (this.#requests.has(r.id)) throw new Error(`duplicate key value violates unique constraint "access_requests_pkey" (${r.id})`);
+    this.#requests.set(r.id, asStored(r));
+    this.#decisions.set(r.id, []);
+    return { notificationIds: this.#writeRecords(r.id, transition) };
+  }
+
+  async get(requestId: string): Promise<RequestSnapshot | null> {
+    this.#maybeFail('get');
+    return this.#snapshot(requestId);
+  }
+
+  async apply(requestId: string, decide: (snapshot: RequestSnapshot) => Result<Transition>): Promise<ApplyOutcome> {
+    this.#maybeFail('apply');
+    const snapshot = this.#snapshot(requestId);
+    if (!snapshot) return { ok: false, error: { code: 'NOT_FOUND', requestId } };
+    const result = decide(snapshot);
+    if (!result.ok) return result;
+    const transition = result.value;
+    const { next } = transition;
+    const current = this.#requests.get(requestId);
+    // No await since the read, so this cannot fail here; it states the contract the SQL enforces.
+    if (!current || current.version !== snapshot.request.version) {
+      throw new Error(`compare-and-swap failed for ${requestId} at version ${snapshot.request.version}`);
+    }
+    if (next.id !== requestId) throw new Error(`transition for ${next.id} applied to ${requestId}`);
+    if (next.version <= current.version) throw new Error(`transition of ${requestId} does not bump the version (${next.version})`);
+    const decisions = this.#decisions.get(requestId) ?? [];
+    if (transition.decision) {
+      const d = transition.decision;
+      if (decisions.some((x) => x.approverId === d.approverId)) {
+        throw new Error('duplicate key value violates unique constraint "decisions_request_approver_uq"');
+      }
+    }
+    // Everything below is the commit: nothing above has written.
+    this.#requests.set(requestId, asStored(next));
+    if (transition.decision) decisions.push(clone(transition.decision));
+    this.#decisions.set(requestId, decisions);
+    const windowChanged =
+      current.grantedAt?.getTime() !== next.grantedAt?.getTime() ||
+      current.expiresAt?.getTime() !== next.expiresAt?.getTime() ||
+      current.revokedAt?.getTime() !== next.revokedAt?.getTime() ||
+      current.revokeReason !== next.revokeReason;
+    if (windowChanged && !this.#grants.has(requestId)) this.#grants.set(requestId, { preExisting: [] });
+    const notificationIds = this.#writeRecords(requestId, transition);
+    return { ok: true, transition, notificationIds };
+  }
+
+  async audit(entry: AuditEntry, requestId?: string): Promise<void> {
+    this.#maybeFail('audit');
+    this.#pushAudit(requestId ?? null, entry);
+  }
+
+  async recordPreExisting(requestId: string, held: string[]): Promise<string[]> {
+    this.#maybeFail('recordPreExisting');
+    if (!this.#requests.has(requestId)) throw new Error(`no request ${requestId}`);
+    const existing = this.#grants.get(requestId);
+    if (existing) return [...existing.preExisting];
+    this.#grants.set(requestId, { preExisting: [...held] });
+    return [...held];
+  }
+
+  async preExisting(requestId: string): Promise<string[]> {
+    this.#maybeFail('preExisting');
+    return [...(this.#grants.get(requestId)?.preExisting ?? [])];
+  }
+
+  async coveredElsewhere(request: AccessRequest, scope: 'window' | 'until-revoked'): Promise<string[]> {
+    this.#maybeFail('coveredElsewhere');
+    const now = this.clock.now();
+    const covered = new Set<string>();
+    for (const other of this.#requests.values()) {
+      const grant = this.#grants.get(other.id);
+      if (
+        grant !== undefined &&
+        other.id !== request.id &&
+        other.resource === request.resource &&
+        other.principal === request.principal &&
+        (other.status === 'active' || other.status === 'revoking') &&
+        (scope === 'until-revoked' || (other.expiresAt !== null && other.expiresAt > now))
+      ) {
+        // What the other request found already held is not its to cover.
+        for (const g of other.grants) if (!grant.preExisting.includes(g)) covered.add(g);
+      }
+    }
+    return request.grants.filter((g) => covered.has(g));
+  }
+
+  async withTargetLock<T>(resource: string, principal: string, work: () => Promise<T>): Promise<T> {
+    this.#maybeFail('withTargetLock');
+    // A queue per target: each holder waits for the one before it. Not re-entrant, like the advisory lock
+    // taken on another pooled connection: a nested call for the same target never returns.
+    const key = JSON.stringify([resource, principal]);
+    const before = this.#locks.get(key) ?? Promise.resolve();
+    let release = () => {};
+    const mine = new Promise<void>((resolve) => (release = resolve));
+    const tail = before.then(() => mine);
+    this.#locks.set(key, tail);
+    await before;
+    this.lockAcquisitions.push(key);
+    try {
+      return await work();
+    } finally {
+      release();
+      if (this.#locks.get(key) === tail) this.#locks.delete(key);
+    }
+  }
+
+  async listByStatus(statuses: AccessRequest['status'][], limit: number): Promise<AccessRequest[]> {
+    this.#maybeFail('listByStatus');
+    // ORDER BY expires_at ASC (nulls last, as PostgreSQL sorts them), created_at ASC.
+    const key = (r: AccessRequest) => r.expiresAt?.getTime() ?? Number.POSITIVE_INFINITY;
+    return [...this.#requests.values()]
+      .filter((r) => statuses.includes(r.status))
+      .sort((a, b) => key(a) - key(b) || a.createdAt.getTime() - b.createdAt.getTime())
+      .slice(0, limit)
+      .map(clone);
+  }
+
+  async listUndelivered(olderThan: Date, limit: number): Promise<string[]> {
+    this.#maybeFail('listUndelivered');
+    return [...this.#outbox.values()]
+      .filter((n) => n.deliveredAt === null && n.createdAt < olderThan)
+      .sort((a, b) => Number(a.id) - Number(b.id))
+      .slice(0, limit)
+      .map((n) => n.id);
+  }
+
+  async notification(id: string): Promise<{ requestId: string; notification: Notification; deliveredAt: Date | null } | null> {
+    this.#maybeFail('notification');
+    const row = this.#outbox.get(id);
+    if (!row) return null;
+    return { requestId: row.requestId, notification: clone(row.notification), deliveredAt: row.deliveredAt && new Date(row.deliveredAt) };
+  }
+
+  async markDelivered(id: string): Promise<boolean> {
+    this.#maybeFail('markDelivered');
+    const row = this.#outbox.get(id);
+    if (!row || row.deliveredAt !== null) return false;
+    row.deliveredAt = this.clock.now();
+    row.attempts += 1;
+    row.lastError = null;
+    return true;
+  }
+
+  async recordDeliveryFailure(id: string, error: string): Promise<void> {
+    this.#maybeFail('recordDeliveryFailure');
+    const row = this.#outbox.get(id);
+    if (!row) return;
+    row.attempts += 1;
+    row.lastError = error;
+  }
+
+  async cards(requestId: string): Promise<CardRef[]> {
+    this.#maybeFail('cards');
+    return this.#cards.filter((c) => c.requestId === requestId).map((c) => clone(c.card));
+  }
+
+  async saveCard(requestId: string, card: CardRef): Promise<void> {
+    this.#maybeFail('saveCard');
+    if (!this.#requests.has(requestId)) throw new Error(`insert or update on table "chat_messages" violates foreign key constraint (${requestId})`);
+    // ON CONFLICT (request_id, platform, channel) DO NOTHING.
+    const taken = this.#cards.some((c) => c.requestId === requestId && c.card.platform === card.platform && c.card.channel === card.channel);
+    if (!taken) this.#cards.push({ requestId, card: clone(card) });
+  }
+
+  // ---- Inspectors for tests: what is stored, never a way around the port. ----
+
+  /** The stored request, or a failed assertion. */
+  request(requestId: string): AccessRequest {
+    const r = this.#requests.get(requestId);
+    if (!r) throw new Error(`no request ${requestId} in the fake store`);
+    return clone(r);
+  }
+
+  requestCount(): number {
+    return this.#requests.size;
+  }
+
+  auditLog(requestId?: string | null): StoredAudit[] {
+    return this.#audit.filter((a) => requestId === undefined || a.requestId === requestId).map(clone);
+  }
+
+  actions(requestId?: string | null): string[] {
+    return this.auditLog(requestId).map((a) => a.action);
+  }
+
+  outbox(requestId?: string): StoredNotification[] {
+    return [...this.#outbox.values()].filter((n) => requestId === undefined || n.requestId === requestId).map(clone);
+  }
+
+  undeliveredIds(): string[] {
+    return this.outbox()
+      .filter((n) => n.deliveredAt === null)
+      .map((n) => n.id);
+  }
+
+  recordedPreExisting(requestId: string): string[] | undefined {
+    const row = this.#grants.get(requestId);
+    return row && [...row.preExisting];
+  }
+
+  #snapshot(requestId: string): RequestSnapshot | null {
+    const request = this.#requests.get(requestId);
+    if (!request) return null;
+    return { request: clone(request), decisions: clone(this.#decisions.get(requestId) ?? []) };
+  }
+
+  #writeRecords(requestId: string, transition: Transition): string[] {
+    this.#pushAudit(requestId, transition.audit);
+    const ids: string[] = [];
+    for (const effect of transition.effects) {
+      const notification = toNotification(effect);
+      if (!notification) continue;
+      const id = String(this.#nextNotification++);
+      this.#outbox.set(id, { id, requestId, notification, createdAt: this.clock.now(), deliveredAt: null, attempts: 0, lastError: null });
+      ids.push(id);
+    }
+    return ids;
+  }
+
+  #pushAudit(requestId: string | null, entry: AuditEntry): void {
+    this.#audit.push({ id: this.#audit.length + 1, at: this.clock.now(), requestId, ...clone(entry) });
+  }
+
+  #maybeFail(method: Method): void {
+    const failure = this.#failures.get(method);
+    if (!failure || failure.remaining <= 0) return;
+    failure.remaining -= 1;
+    throw failure.error();
+  }
+}

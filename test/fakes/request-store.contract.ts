@@ -1,0 +1,231 @@
+/**
+ * The `RequestStore` contract as a suite that runs against any implementation: the fake beside it and the
+ * PostgreSQL adapter must both pass it, which is what lets the use-case tests trust the fake. Times are
+ * wall-clock times, because the real store reads `now()` from the database.
+ * Left out: the audit trail (the port has no reader for it) and real-concurrency races on one row, which
+ * the store's own tests cover with two connection pools.
+ */
+import { describe, expect, it } from 'vitest';
+import { HOUR, MINUTE } from '../../src/domain/duration.js';
+import type { Policy } from '../../src/domain/policy.js';
+import { activate, completeRevoke, review, startRevoke, submit, type NewRequest } from '../../src/domain/request.js';
+import type { RequestStore } from '../../src/use-cases/ports.js';
+
+const BOB = 'U0BOB0002';
+const CHANNEL = 'C0APPROVE1';
+
+const policy: Policy = {
+  version: 1,
+  admins: [],
+  principals: {},
+  resources: {
+    'prod-db': {
+      provider: 'postgres',
+      connection: { env: 'PROD_DB_URL' },
+      roles: { read: { grants: ['g_read'], maxDurationMs: 4 * HOUR, approvers: { users: [BOB] }, approvals: 1, channel: CHANNEL } },
+    },
+  },
+};
+
+let counter = 0;
+const unique = (label: string) => `${label}_${process.pid.toString(36)}_${(++counter).toString(36)}_${Math.random().toString(36).slice(2, 6)}`;
+
+function draft(over: Partial<NewRequest> = {}): NewRequest {
+  return {
+    id: unique('req'),
+    platform: 'slack',
+    requesterId: 'U0ALICE01',
+    principal: unique('p'),
+    resource: 'prod-db',
+    role: 'read',
+    grants: ['g_read'],
+    durationMs: HOUR,
+    reason: 'INC-1',
+    approvalsRequired: 1,
+    channel: CHANNEL,
+    createdAt: new Date(),
+    ...over,
+  };
+}
+
+export function requestStoreContract(name: string, open: () => RequestStore): void {
+  describe(`RequestStore contract: ${name}`, () => {
+    async function approvedRequest(store: RequestStore, over: Partial<NewRequest> = {}): Promise<string> {
+      const t = submit(draft(over));
+      await store.create(t);
+      const outcome = await store.apply(t.next.id, (s) => review(s.request, s.decisions, policy, { deciderId: BOB, outcome: 'approve', reason: null }, new Date()));
+      expect(outcome.ok).toBe(true);
+      return t.next.id;
+    }
+
+    /** Active with a window that started at `grantedAt`; `preExisting` recorded first, as the grant job does. */
+    async function activeRequest(store: RequestStore, over: Partial<NewRequest>, grantedAt: Date, preExisting: string[] = []): Promise<string> {
+      const id = await approvedRequest(store, over);
+      await store.recordPreExisting(id, preExisting);
+      expect((await store.apply(id, (s) => activate(s.request, grantedAt))).ok).toBe(true);
+      return id;
+    }
+
+    it('creates a request with its outbox, and reads it back in whole seconds', async () => {
+      const store = open();
+      const t = submit(draft({ durationMs: 90 * MINUTE + 400 }));
+      const { notificationIds } = await store.create(t);
+
+      expect(notificationIds).toHaveLength(1);
+      const snapshot = await store.get(t.next.id);
+      expect(snapshot).toEqual({ request: { ...t.next, durationMs: 90 * MINUTE }, decisions: [] });
+      expect(await store.notification(notificationIds[0] ?? '')).toEqual({ requestId: t.next.id, notification: { kind: 'post-cards' }, deliveredAt: null });
+      await expect(store.create(t)).rejects.toThrow();
+      expect(await store.get('req_missing')).toBeNull();
+    });
+
+    it('saves a transition with compare-and-swap, its decision and its notifications together', async () => {
+      const store = open();
+      const t = submit(draft());
+      await store.create(t);
+
+      const outcome = await store.apply(t.next.id, (s) => review(s.request, s.decisions, policy, { deciderId: BOB, outcome: 'deny', reason: 'no' }, new Date()));
+
+      expect(outcome.ok).toBe(true);
+      if (!outcome.ok) return;
+      const after = await store.get(t.next.id);
+      expect(after?.request).toMatchObject({ status: 'denied', version: 2 });
+      expect(after?.decisions).toMatchObject([{ approverId: BOB, outcome: 'deny', reason: 'no' }]);
+      const kinds = await Promise.all(outcome.notificationIds.map(async (id) => (await store.notification(id))?.notification));
+      expect(kinds).toEqual([{ kind: 'refresh-cards' }, { kind: 'notify-requester', notice: 'denied' }]);
+    });
+
+    it('writes nothing for a refused or throwing decision, and reports a missing request', async () => {
+      const store = open();
+      const t = submit(draft());
+      await store.create(t);
+      const before = await store.get(t.next.id);
+      const undelivered = await store.listUndelivered(new Date(Date.now() + HOUR), 10_000);
+
+      const refused = await store.apply(t.next.id, (s) => review(s.request, s.decisions, policy, { deciderId: 'U0MALL005', outcome: 'approve', reason: null }, new Date()));
+      expect(refused).toEqual({ ok: false, error: { code: 'NOT_AN_APPROVER', requestId: t.next.id } });
+      await expect(
+        store.apply(t.next.id, () => {
+          throw new Error('boom');
+        }),
+      ).rejects.toThrow('boom');
+
+      expect(await store.get(t.next.id)).toEqual(before);
+      expect(await store.listUndelivered(new Date(Date.now() + HOUR), 10_000)).toEqual(undelivered);
+      const notCalled = (): never => {
+        throw new Error('decide called for a missing request');
+      };
+      expect(await store.apply('req_missing', notCalled)).toEqual({
+        ok: false,
+        error: { code: 'NOT_FOUND', requestId: 'req_missing' },
+      });
+    });
+
+    it('keeps the first record of pre-existing access', async () => {
+      const store = open();
+      const id = await approvedRequest(store);
+
+      expect(await store.preExisting(id)).toEqual([]);
+      expect(await store.recordPreExisting(id, ['g_read'])).toEqual(['g_read']);
+      expect(await store.recordPreExisting(id, [])).toEqual(['g_read']);
+      expect(await store.preExisting(id)).toEqual(['g_read']);
+      await expect(store.recordPreExisting('req_missing', [])).rejects.toThrow();
+    });
+
+    it('counts as covered elsewhere only what other unrevoked requests of the same target added', async () => {
+      const store = open();
+      const principal = unique('p');
+      const now = Date.now();
+      const current = await activeRequest(store, { principal }, new Date(now - MINUTE));
+      const self = await approvedRequest(store, { principal, grants: ['g_read', 'g_write', 'g_own'] });
+      const ended = await activeRequest(store, { principal, grants: ['g_write'] }, new Date(now - 2 * HOUR));
+      await activeRequest(store, { principal, grants: ['g_own'] }, new Date(now - MINUTE), ['g_own']);
+      await activeRequest(store, { grants: ['g_write'] }, new Date(now - MINUTE));
+      const revoked = await activeRequest(store, { principal, grants: ['g_write'] }, new Date(now - MINUTE));
+      expect((await store.apply(revoked, (s) => startRevoke(s.request, 'expired', new Date(now + 2 * HOUR)))).ok).toBe(true);
+      expect((await store.apply(revoked, (s) => completeRevoke(s.request, new Date()))).ok).toBe(true);
+      const request = (await store.get(self))?.request;
+      if (!request) throw new Error('request vanished');
+
+      expect((await store.coveredElsewhere(request, 'window')).sort()).toEqual(['g_read']);
+      expect((await store.coveredElsewhere(request, 'until-revoked')).sort()).toEqual(['g_read', 'g_write']);
+      const currentRequest = (await store.get(current))?.request;
+      if (!currentRequest) throw new Error('request vanished');
+      expect(await store.coveredElsewhere(currentRequest, 'window')).toEqual([]);
+
+      // The ended one is revoking now: still ours until revoked.
+      expect((await store.apply(ended, (s) => startRevoke(s.request, 'expired', new Date()))).ok).toBe(true);
+      expect((await store.coveredElsewhere(request, 'until-revoked')).sort()).toEqual(['g_read', 'g_write']);
+    });
+
+    it('delivers each notification once and records failures', async () => {
+      const store = open();
+      const t = submit(draft());
+      const [id = ''] = (await store.create(t)).notificationIds;
+      const later = new Date(Date.now() + HOUR);
+
+      expect(await store.listUndelivered(later, 10_000)).toContain(id);
+      expect(await store.listUndelivered(new Date(Date.now() - HOUR), 10_000)).not.toContain(id);
+      await store.recordDeliveryFailure(id, 'channel_not_found');
+      expect(await store.listUndelivered(later, 10_000)).toContain(id);
+      expect(await store.markDelivered(id)).toBe(true);
+      expect(await store.markDelivered(id)).toBe(false);
+      expect((await store.notification(id))?.deliveredAt).toBeInstanceOf(Date);
+      expect(await store.listUndelivered(later, 10_000)).not.toContain(id);
+    });
+
+    it('saves one card per request and channel', async () => {
+      const store = open();
+      const t = submit(draft());
+      await store.create(t);
+      const card = { platform: 'slack' as const, channel: CHANNEL, messageId: '1722950400.000100' };
+
+      await store.saveCard(t.next.id, card);
+      await store.saveCard(t.next.id, { ...card, messageId: '1722950401.000100' });
+      await store.saveCard(t.next.id, { ...card, channel: 'C0OTHER02', messageId: '1722950402.000100' });
+
+      expect(await store.cards(t.next.id)).toEqual([card, { ...card, channel: 'C0OTHER02', messageId: '1722950402.000100' }]);
+    });
+
+    it('lists by status, soonest expiry first', async () => {
+      const store = open();
+      const now = Date.now();
+      const late = await activeRequest(store, {}, new Date(now + 10 * MINUTE));
+      const soon = await activeRequest(store, {}, new Date(now));
+      const listed = (await store.listByStatus(['active'], 10_000)).map((r) => r.id);
+
+      expect(listed.indexOf(soon)).toBeGreaterThanOrEqual(0);
+      expect(listed.indexOf(soon)).toBeLessThan(listed.indexOf(late));
+      expect((await store.listByStatus(['denied'], 10_000)).map((r) => r.id)).not.toContain(soon);
+    });
+
+    it('runs work on one target one at a time, and other targets alongside', async () => {
+      const store = open();
+      const events: string[] = [];
+      const work = (label: string, ms: number) => async () => {
+        events.push(`${label}+`);
+        await new Promise((resolve) => setTimeout(resolve, ms));
+        events.push(`${label}-`);
+        return label;
+      };
+      const principal = unique('p');
+
+      const results = await Promise.all([
+        store.withTargetLock('prod-db', principal, work('a', 40)),
+        store.withTargetLock('prod-db', principal, work('b', 1)),
+      ]);
+      expect(results).toEqual(['a', 'b']);
+      expect(['a+ a- b+ b-', 'b+ b- a+ a-']).toContain(events.join(' '));
+
+      events.length = 0;
+      await Promise.all([
+        store.withTargetLock('prod-db', unique('p'), work('c', 150)),
+        store.withTargetLock('prod-db', unique('p'), work('d', 1)),
+      ]);
+      expect(events.indexOf('d-')).toBeLessThan(events.indexOf('c-'));
+
+      await expect(store.withTargetLock('prod-db', principal, async () => Promise.reject(new Error('inside')))).rejects.toThrow('inside');
+      expect(await store.withTargetLock('prod-db', principal, async () => 'released')).toBe('released');
+    });
+  });
+}

@@ -1,0 +1,159 @@
+import { describe, expect, it } from 'vitest';
+import { deliverNotification } from '../../src/use-cases/deliver-notification.js';
+import { reviewRequest } from '../../src/use-cases/review-request.js';
+import type { NotifierMethod } from '../fakes/fake-notifier.js';
+import { ALICE, APPROVERS_CHANNEL, BOB, active, createWorld, deliverAll, readRequest, submitted, type World } from './world.js';
+
+/** The id of the request's notification of this kind (the last one when there are several). */
+function notificationOf(w: World, requestId: string, kind: string): string {
+  const row = w.store.outbox(requestId).findLast((n) => n.notification.kind === kind);
+  if (!row) throw new Error(`no ${kind} notification for ${requestId}`);
+  return row.id;
+}
+
+describe('deliverNotification', () => {
+  it('post-cards posts one card in the approvers channel, saves where it is, and marks the row delivered', async () => {
+    const w = createWorld();
+    const id = await submitted(w);
+    const row = notificationOf(w, id, 'post-cards');
+
+    expect(await deliverNotification(w.deps, row)).toBe('delivered');
+
+    expect(w.notifier.cardsOf(id)).toHaveLength(1);
+    const [posted] = w.notifier.cardsOf(id);
+    expect(posted?.card.channel).toBe(APPROVERS_CHANNEL);
+    expect(posted?.snapshot.request).toMatchObject({ id, status: 'pending', requesterId: ALICE });
+    expect(await w.store.cards(id)).toEqual([posted?.card]);
+    expect(w.store.outbox(id)[0]).toMatchObject({ deliveredAt: w.clock.now(), attempts: 1, lastError: null });
+  });
+
+  it('a second delivery of the same row is a no-op', async () => {
+    const w = createWorld();
+    const id = await submitted(w);
+    const row = notificationOf(w, id, 'post-cards');
+    await deliverNotification(w.deps, row);
+
+    expect(await deliverNotification(w.deps, row)).toBe('already-delivered');
+    expect(w.notifier.calls).toEqual(['postCard']);
+  });
+
+  it('a retry after the card was posted but the row not marked delivered posts no second card', async () => {
+    const w = createWorld();
+    const id = await submitted(w);
+    const row = notificationOf(w, id, 'post-cards');
+    w.store.failNext('markDelivered');
+
+    await expect(deliverNotification(w.deps, row)).rejects.toThrow();
+    expect(await deliverNotification(w.deps, row)).toBe('delivered');
+
+    expect(w.notifier.cardsOf(id)).toHaveLength(1);
+  });
+
+  it('refresh-cards updates every card of the request to its current state', async () => {
+    const w = createWorld();
+    const id = await submitted(w);
+    await deliverAll(w);
+    // A second card of the same request elsewhere, as a cross-posting adapter would save one.
+    const snapshot = await w.store.get(id);
+    if (!snapshot) throw new Error('request vanished');
+    w.notifier.addChannel('C0AUDIT002');
+    await w.store.saveCard(id, await w.notifier.postCard('C0AUDIT002', snapshot));
+
+    await reviewRequest(w.deps, { requestId: id, deciderId: BOB, outcome: 'approve', reason: null });
+    expect(await deliverNotification(w.deps, notificationOf(w, id, 'refresh-cards'))).toBe('delivered');
+
+    const cards = w.notifier.cardsOf(id);
+    expect(cards).toHaveLength(2);
+    for (const card of cards) {
+      expect(card.updates).toBe(1);
+      expect(card.snapshot.request.status).toBe('approved');
+      expect(card.snapshot.decisions).toMatchObject([{ approverId: BOB, outcome: 'approve' }]);
+    }
+  });
+
+  it('a refresh delivered before any card exists updates nothing and is done', async () => {
+    const w = createWorld();
+    const id = await submitted(w);
+    await reviewRequest(w.deps, { requestId: id, deciderId: BOB, outcome: 'approve', reason: null });
+
+    expect(await deliverNotification(w.deps, notificationOf(w, id, 'refresh-cards'))).toBe('delivered');
+    expect(w.notifier.calls).toEqual([]);
+    // The late post then shows the decision.
+    await deliverNotification(w.deps, notificationOf(w, id, 'post-cards'));
+    expect(w.notifier.cardsOf(id)[0]?.snapshot.request.status).toBe('approved');
+  });
+
+  it('a decision that lands while the card is being posted is shown on the card', async () => {
+    const w = createWorld();
+    const id = await submitted(w);
+    w.notifier.whilePosting = async () => {
+      await reviewRequest(w.deps, { requestId: id, deciderId: BOB, outcome: 'approve', reason: null });
+      // Its refresh runs at once and finds no card saved yet.
+      expect(await deliverNotification(w.deps, notificationOf(w, id, 'refresh-cards'))).toBe('delivered');
+    };
+
+    expect(await deliverNotification(w.deps, notificationOf(w, id, 'post-cards'))).toBe('delivered');
+
+    const [card] = w.notifier.cardsOf(id);
+    expect(card?.updates).toBe(1);
+    expect(card?.snapshot.request.status).toBe('approved');
+    expect(w.notifier.calls).toEqual(['postCard', 'updateCard']);
+  });
+
+  it('notify-requester sends one direct message to the requester', async () => {
+    const w = createWorld();
+    const id = await active(w);
+    const row = notificationOf(w, id, 'notify-requester');
+
+    expect(await deliverNotification(w.deps, row)).toBe('delivered');
+    expect(await deliverNotification(w.deps, row)).toBe('already-delivered');
+
+    expect(w.notifier.notices).toMatchObject([{ requestId: id, to: ALICE, notice: 'granted' }]);
+  });
+
+  it('a notification that does not exist is reported missing', async () => {
+    const w = createWorld();
+    expect(await deliverNotification(w.deps, '404')).toBe('missing');
+  });
+
+  describe('a chat failure is recorded on the row and thrown back for the queue to retry', () => {
+    it.each<{ kind: string; method: NotifierMethod; setup: (w: World) => Promise<string> }>([
+      { kind: 'post-cards', method: 'postCard', setup: (w) => submitted(w) },
+      {
+        kind: 'refresh-cards',
+        method: 'updateCard',
+        setup: async (w) => {
+          const id = await submitted(w);
+          await deliverAll(w);
+          await reviewRequest(w.deps, { requestId: id, deciderId: BOB, outcome: 'approve', reason: null });
+          return id;
+        },
+      },
+      { kind: 'notify-requester', method: 'notifyRequester', setup: (w) => active(w) },
+    ])('$kind', async ({ kind, method, setup }) => {
+      const w = createWorld();
+      const id = await setup(w);
+      const row = notificationOf(w, id, kind);
+      w.notifier.failNext(method);
+
+      await expect(deliverNotification(w.deps, row)).rejects.toThrow(/service_unavailable/);
+      expect(w.store.outbox(id).find((n) => n.id === row)).toMatchObject({ deliveredAt: null, attempts: 1, lastError: expect.stringContaining('service_unavailable') });
+      expect(w.store.undeliveredIds()).toContain(row);
+
+      expect(await deliverNotification(w.deps, row)).toBe('delivered');
+      expect(w.store.outbox(id).find((n) => n.id === row)).toMatchObject({ attempts: 2, lastError: null });
+    });
+
+    it('a card for a channel the bot is not in', async () => {
+      const w = createWorld();
+      const read = w.policy.resources['prod-db']?.roles['read'];
+      if (!read) throw new Error('policy fixture changed');
+      read.channel = 'C0NOTJOIN';
+      const id = await submitted(w, readRequest());
+
+      await expect(deliverNotification(w.deps, notificationOf(w, id, 'post-cards'))).rejects.toThrow(/channel_not_found/);
+      expect(w.store.outbox(id)[0]?.lastError).toMatch(/channel_not_found/);
+      expect(await w.store.cards(id)).toEqual([]);
+    });
+  });
+});

@@ -1,0 +1,142 @@
+import { describe, expect, it } from 'vitest';
+import { MINUTE } from '../../src/domain/duration.js';
+import { reconcile } from '../../src/use-cases/reconcile.js';
+import { reviewRequest } from '../../src/use-cases/review-request.js';
+import { revokeGrant } from '../../src/use-cases/revoke-grant.js';
+import { BOB, active, approved, createWorld, deliverAll, loseQueue, readRequest, submitted, type World } from './world.js';
+
+/** Every state a request can rest in, built through the use cases; then the queue loses all its jobs. */
+async function everyState(w: World) {
+  const pending = await submitted(w);
+  const denied = await submitted(w);
+  await reviewRequest(w.deps, { requestId: denied, deciderId: BOB, outcome: 'deny', reason: null });
+  const overdue = await active(w, readRequest({ durationMs: 10 * MINUTE }));
+  const revoking = await active(w, readRequest({ role: 'write', durationMs: 10 * MINUTE }));
+  const revoked = await active(w, readRequest({ durationMs: 10 * MINUTE }));
+  await deliverAll(w);
+
+  w.clock.advance(20 * MINUTE);
+  await revokeGrant(w.deps, revoked, 'expired');
+  w.target.failNext('revoke', 1);
+  await expect(revokeGrant(w.deps, revoking, 'expired')).rejects.toThrow();
+  const scheduled = await active(w, readRequest({ durationMs: 60 * MINUTE }));
+  const grantLost = await approved(w);
+  loseQueue(w);
+  return { pending, denied, overdue, revoking, revoked, scheduled, grantLost };
+}
+
+describe('reconcile', () => {
+  it('re-creates, from the store alone, every job the queue lost', async () => {
+    const w = createWorld();
+    const ids = await everyState(w);
+    w.clock.advance(1);
+    const now = w.clock.now();
+    const undelivered = w.store.undeliveredIds();
+    expect(undelivered.length).toBeGreaterThan(0);
+
+    const report = await reconcile(w.deps);
+
+    expect(report).toEqual({ overdue: 2, scheduled: 1, grants: 1, deliveries: undelivered.length });
+    expect(w.queue.job(`revoke-${ids.overdue}`)).toMatchObject({ at: now });
+    expect(w.queue.job(`revoke-${ids.revoking}`)).toMatchObject({ at: now });
+    expect(w.queue.job(`revoke-${ids.scheduled}`)).toMatchObject({ at: w.store.request(ids.scheduled).expiresAt });
+    expect(w.queue.jobs('revoke')).toHaveLength(3);
+    expect(w.queue.jobs('grant').map((j) => j.target)).toEqual([ids.grantLost]);
+    expect(w.queue.jobs('deliver').map((j) => j.target).sort()).toEqual([...undelivered].sort());
+    for (const untouched of [ids.pending, ids.denied, ids.revoked]) {
+      expect(w.queue.jobs().filter((j) => j.target === untouched)).toEqual([]);
+    }
+  });
+
+  it('run twice, or in two processes, enqueues nothing new the second time', async () => {
+    const w = createWorld();
+    await everyState(w);
+    w.clock.advance(1);
+
+    const first = await reconcile(w.deps);
+    const jobs = w.queue.jobs();
+    const added = w.queue.added;
+    const second = await reconcile(w.deps);
+
+    expect(second).toEqual(first);
+    expect(w.queue.added).toBe(added);
+    expect(w.queue.jobs()).toEqual(jobs);
+  });
+
+  it('does not move a revoke that is already scheduled', async () => {
+    const w = createWorld();
+    const id = await active(w);
+    const at = w.queue.job(`revoke-${id}`)?.at;
+
+    await reconcile(w.deps);
+
+    expect(w.queue.jobs('revoke')).toEqual([expect.objectContaining({ id: `revoke-${id}`, at })]);
+  });
+
+  it('revives a grant job that failed for good', async () => {
+    const w = createWorld();
+    const id = await approved(w);
+    w.queue.fail(`grant-${id}`);
+
+    await reconcile(w.deps);
+
+    expect(w.queue.job(`grant-${id}`)?.state).toBe('waiting');
+  });
+
+  it('re-creates the delivery job of a notification written a moment ago', async () => {
+    // No grace period: a delivery in flight still holds its job id, and a delivered row is skipped.
+    const w = createWorld();
+    await submitted(w);
+    const [id] = w.store.undeliveredIds();
+    loseQueue(w);
+    w.clock.advance(1);
+
+    expect((await reconcile(w.deps)).deliveries).toBe(1);
+    expect(w.queue.pendingIds('deliver')).toEqual([`deliver-${id}`]);
+  });
+
+  it('does not enqueue a second delivery while the first is still queued', async () => {
+    const w = createWorld();
+    await submitted(w);
+    w.clock.advance(1);
+
+    await reconcile(w.deps);
+
+    expect(w.queue.jobs('deliver')).toHaveLength(1);
+    expect(w.queue.added).toBe(1);
+  });
+
+  it('brings forward a revoke waiting past the end of the window', async () => {
+    const w = createWorld();
+    const id = await active(w);
+    const expiresAt = w.store.request(id).expiresAt;
+    loseQueue(w);
+    await w.queue.ensureRevoke(id, new Date(w.clock.now().getTime() + 24 * 60 * MINUTE));
+
+    await reconcile(w.deps);
+
+    expect(w.queue.job(`revoke-${id}`)).toMatchObject({ at: expiresAt, state: 'delayed' });
+  });
+
+  it('leaves a revoke waiting out a retry backoff alone', async () => {
+    const w = createWorld();
+    const id = await active(w);
+    w.clock.set(w.store.request(id).expiresAt ?? w.clock.now());
+    w.queue.attemptFailed(`revoke-${id}`);
+    const before = w.queue.job(`revoke-${id}`);
+
+    await reconcile(w.deps);
+
+    expect(w.queue.job(`revoke-${id}`)).toEqual(before);
+  });
+
+  it('leaves delivered notifications alone', async () => {
+    const w = createWorld();
+    await submitted(w);
+    await deliverAll(w);
+    loseQueue(w);
+    w.clock.advance(MINUTE);
+
+    expect((await reconcile(w.deps)).deliveries).toBe(0);
+  });
+});
