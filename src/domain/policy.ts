@@ -17,10 +17,15 @@ export interface RolePolicy {
   requesters?: { users: string[] } | undefined;
 }
 
+/** How a requester's identity on a resource's target is derived from their chat email. */
+export type PrincipalSource = 'email-local-part' | 'email';
+
 export interface ResourcePolicy {
   provider: string;
-  /** Provider settings; opaque to the domain (connection references, never secrets). */
-  connection: { env: string };
+  /** Provider-specific settings, validated by the provider's own schema; opaque here, and never secrets. */
+  settings: Readonly<Record<string, unknown>>;
+  /** Default `email-local-part` (database users); cloud IAMs usually want the whole `email`. */
+  principal: PrincipalSource;
   roles: Record<string, RolePolicy>;
 }
 
@@ -99,12 +104,17 @@ export function checkDecider(
 }
 
 /**
- * The requester's identity on the target: an explicit override from the policy, else the local part of
- * their chat email, lower-cased (`Alice.Smith@example.com` → `alice.smith`). Null when neither exists.
+ * The requester's identity on a resource's target: an explicit override from the policy, else derived from
+ * their chat email as the resource says: its local part, lower-cased (`Alice.Smith@example.com` →
+ * `alice.smith`), or the whole address, lower-cased. Null when neither an override nor an email exists.
  */
-export function principalFor(policy: Policy, userId: string, email: string | null): string | null {
+export function principalFor(policy: Policy, resource: string, userId: string, email: string | null): string | null {
   const override = own(policy.principals, userId);
   if (override) return override;
-  const local = email?.split('@')[0]?.trim().toLowerCase();
+  const address = email?.trim().toLowerCase();
+  if (!address || !address.includes('@')) return null;
+  const source = own(policy.resources, resource)?.principal ?? 'email-local-part';
+  if (source === 'email') return address;
+  const local = address.split('@')[0];
   return local ? local : null;
 }

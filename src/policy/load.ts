@@ -6,6 +6,7 @@ import { readFile } from 'node:fs/promises';
 import { LineCounter, parseDocument } from 'yaml';
 import type { z } from 'zod';
 import type { Policy } from '../domain/policy.js';
+import { providerDefinition } from '../providers/catalog.js';
 import { policySchema } from './schema.js';
 
 export type PolicyResult = { ok: true; policy: Policy } | { ok: false; errors: string[] };
@@ -46,15 +47,19 @@ export async function loadPolicyFile(path: string): Promise<PolicyResult> {
 }
 
 /**
- * Each resource's connection names an environment variable; report those that are unset or empty. Only names
- * are printed, never values: they are connection strings with passwords.
+ * The environment variables the policy's resources name (connection strings, credentials) that are unset or
+ * empty. Only names are printed, never values.
  */
 export function missingConnectionEnv(policy: Policy, env: Readonly<Record<string, string | undefined>>): string[] {
   return Object.entries(policy.resources).flatMap(([name, res]) => {
-    const value = env[res.connection.env];
-    if (value !== undefined && value.trim() !== '') return [];
-    const state = value === undefined ? 'is not set' : 'is empty';
-    return [`resources.${pathKey(name)}.connection.env: environment variable ${res.connection.env} ${state}`];
+    const definition = providerDefinition(res.provider);
+    if (!definition) return [];
+    return definition.envNames(res.settings).flatMap(({ setting, variable }) => {
+      const value = env[variable];
+      if (value !== undefined && value.trim() !== '') return [];
+      const state = value === undefined ? 'is not set' : 'is empty';
+      return [`resources.${pathKey(name)}.${setting}: environment variable ${variable} ${state}`];
+    });
   });
 }
 

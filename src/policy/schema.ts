@@ -8,16 +8,15 @@
 import { z } from 'zod';
 import { parseDuration } from '../domain/duration.js';
 import type { Policy, RolePolicy } from '../domain/policy.js';
+import { PROVIDER_CATALOG } from '../providers/catalog.js';
 
 export const SUPPORTED_VERSIONS = [1] as const;
-export const PROVIDERS = ['postgres'] as const;
+export const PROVIDERS = PROVIDER_CATALOG.map((d) => d.name);
+const RESOURCE_KEYS = ['provider', 'principal', 'roles'];
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/;
-const ENV_NAME = /^[A-Z_][A-Z0-9_]*$/;
 const SLACK_USER_ID = /^[UW][A-Z0-9]{2,}$/;
 const SLACK_CHANNEL_ID = /^[CG][A-Z0-9]{2,}$/;
-
-const NO_SECRETS = 'secrets never go in the policy file';
 
 /** A strict object whose unknown-key message names the keys it does take, and the likely intended one. */
 function strict<T extends z.core.$ZodLooseShape>(shape: T, notAMapping?: string) {
@@ -87,27 +86,6 @@ const duration = z.string().superRefine((text, ctx) => {
 
 const users = (what: string) => strict({ users: z.array(slackUserId).min(1, { error: `list at least one ${what}` }) });
 
-// Connection strings carry passwords, so the file only names the variable that holds one. These messages never
-// include the offending value: someone who pasted a URL here has just pasted a secret.
-const useEnv = `use { env: NAME } naming the environment variable that holds the connection string; ${NO_SECRETS}`;
-
-const envName = z
-  .string({ error: (iss) => (iss.input === undefined ? `required; ${useEnv}` : undefined) })
-  .regex(ENV_NAME, {
-    error: `must be the name of an environment variable (capital letters, digits and _, like PROD_DB_URL), not its value; ${NO_SECRETS}`,
-  });
-
-const connection = z.strictObject(
-  { env: envName },
-  {
-    error: (iss) => {
-      if (iss.code === 'unrecognized_keys') return `only "env" is allowed here; ${useEnv}`;
-      if (iss.code === 'invalid_type') return iss.input === undefined ? `required; ${useEnv}` : useEnv;
-      return undefined;
-    },
-  },
-);
-
 const role = strict({
   grants: z.array(z.string().min(1, { error: 'a grant cannot be empty' })).min(1, { error: 'list at least one grant' }),
   max_duration: duration,
@@ -130,11 +108,26 @@ const role = strict({
   }
 });
 
-const resource = strict({
-  provider: z.enum(PROVIDERS, { error: (iss) => (iss.input === undefined ? undefined : `unknown provider; supported: ${PROVIDERS.join(', ')}`) }),
-  connection,
-  roles: z.record(name('role'), role).refine((roles) => Object.keys(roles).length > 0, { error: 'define at least one role' }),
+const roles = z.record(name('role'), role).refine((r) => Object.keys(r).length > 0, { error: 'define at least one role' });
+const principalSource = z.enum(['email-local-part', 'email'], {
+  error: 'must be email-local-part (alice@example.com → alice) or email (the whole address)',
 });
+
+/** A resource: the common keys, plus its provider's own settings (each provider declares their schema). */
+const resource = z.discriminatedUnion(
+  'provider',
+  PROVIDER_CATALOG.map((d) =>
+    strict({ provider: z.literal(d.name), principal: principalSource.default('email-local-part'), roles, ...d.shape }),
+  ) as unknown as [ReturnType<typeof strict>, ...ReturnType<typeof strict>[]],
+  {
+    error: (iss) =>
+      iss.code === 'invalid_union' && (iss.input as { provider?: unknown } | undefined)?.provider !== undefined
+        ? `unknown provider; supported: ${PROVIDERS.join(', ')}`
+        : iss.input === undefined || typeof iss.input !== 'object'
+          ? undefined
+          : `required: provider (one of ${PROVIDERS.join(', ')})`,
+  },
+);
 
 export const policyFileSchema = strict(
   {
@@ -161,19 +154,31 @@ export function toPolicy(file: PolicyFile): Policy {
     admins: [...file.admins],
     principals: { ...file.principals },
     resources: Object.fromEntries(
-      Object.entries(file.resources).map(([resourceName, res]) => [
-        resourceName,
-        {
-          provider: res.provider,
-          connection: { env: res.connection.env },
-          roles: Object.fromEntries(Object.entries(res.roles).map(([roleName, r]) => [roleName, toRolePolicy(r)])),
-        },
-      ]),
+      Object.entries(file.resources).map(([resourceName, res]) => {
+        const r = res as ResourceFile;
+        const settings = Object.fromEntries(Object.entries(r).filter(([k]) => !RESOURCE_KEYS.includes(k)));
+        return [
+          resourceName,
+          {
+            provider: r.provider,
+            settings,
+            principal: r.principal,
+            roles: Object.fromEntries(Object.entries(r.roles).map(([roleName, x]) => [roleName, toRolePolicy(x)])),
+          },
+        ];
+      }),
     ),
   };
 }
 
-type RoleFile = PolicyFile['resources'][string]['roles'][string];
+interface ResourceFile {
+  provider: string;
+  principal: 'email-local-part' | 'email';
+  roles: Record<string, RoleFile>;
+  [setting: string]: unknown;
+}
+
+type RoleFile = z.output<typeof role>;
 
 function toRolePolicy(r: RoleFile): RolePolicy {
   const parsed = parseDuration(r.max_duration);

@@ -11,7 +11,9 @@
  * only lock.
  */
 import postgres from 'postgres';
-import { PermanentProviderError, type AccessProvider } from '../use-cases/ports.js';
+import { z } from 'zod';
+import { PermanentProviderError, type AccessProvider, type GrantTarget } from '../use-cases/ports.js';
+import { envConnection, resolveEnv, type ProviderDefinition } from './definition.js';
 
 /** SQLSTATEs that retrying cannot fix. */
 const PERMANENT_SQLSTATES = new Set([
@@ -52,7 +54,7 @@ export class PostgresRoleProvider implements AccessProvider {
     }
   }
 
-  async held(principal: string, grants: string[]): Promise<string[]> {
+  async held({ principal, grants }: GrantTarget): Promise<string[]> {
     checkIdentifiers(principal, grants);
     if (grants.length === 0) return [];
     let rows: { rolname: string }[];
@@ -77,7 +79,7 @@ export class PostgresRoleProvider implements AccessProvider {
    * `expiresAt` is unused: PostgreSQL has no native expiry for role memberships (VALID UNTIL only expires a
    * password), so the revoke job and the sweeper end the grant.
    */
-  async grant(principal: string, grants: string[], _expiresAt: Date): Promise<void> {
+  async grant({ principal, grants }: GrantTarget): Promise<void> {
     checkIdentifiers(principal, grants);
     if (grants.length === 0) return;
     try {
@@ -95,7 +97,7 @@ export class PostgresRoleProvider implements AccessProvider {
    * ends every session of the principal: a session that ran `SET ROLE` keeps the role's privileges after
    * REVOKE, until it disconnects.
    */
-  async revoke(principal: string, grants: string[]): Promise<void> {
+  async revoke({ principal, grants }: GrantTarget): Promise<void> {
     checkIdentifiers(principal, grants);
     if (grants.length === 0) return;
     const failures: Error[] = [];
@@ -189,3 +191,21 @@ function checkIdentifiers(principal: string, grants: string[]): void {
 function quoteList(names: string[]): string {
   return names.map((name) => `"${name}"`).join(', ');
 }
+
+/** `provider: postgres` in the policy: `connection: { env: NAME }` names the variable holding the URL. */
+const settingsSchema = z.object({ connection: envConnection });
+
+export const postgresProvider: ProviderDefinition = {
+  name: 'postgres',
+  shape: settingsSchema.shape,
+  envNames: (settings) => [{ setting: 'connection.env', variable: settingsSchema.parse(settings).connection.env }],
+  create(settings, env, path) {
+    const { connection } = settingsSchema.parse(settings);
+    const url = resolveEnv(env, connection.env, `${path}.connection.env`);
+    try {
+      return new PostgresRoleProvider({ url });
+    } catch {
+      throw new Error(`${path}.connection.env: environment variable ${connection.env} is not a valid connection URL`);
+    }
+  },
+};

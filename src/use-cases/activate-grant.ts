@@ -9,7 +9,7 @@
 import { activate, failGrant } from '../domain/request.js';
 import type { UseCaseDeps } from './deps.js';
 import { describeError, runEffects } from './effects.js';
-import { PermanentProviderError } from './ports.js';
+import { PermanentProviderError, targetOf } from './ports.js';
 
 export type ActivateOutcome = 'activated' | 'not-approved' | 'failed';
 
@@ -29,12 +29,14 @@ export async function activateGrant(
     try {
       // Inside the try: a resource that left the policy is retried (a rolling deploy), then fails cleanly.
       const provider = deps.providers.forResource(request.resource);
-      const heldNow = await provider.held(request.principal, request.grants);
+      const expiresAt = new Date(deps.clock.now().getTime() + request.durationMs);
+      const target = { requestId, principal: request.principal, expiresAt };
+      const heldNow = await provider.held({ ...target, grants: request.grants });
       // What another grant of ours added is not pre-existing access: its own revoke decides its fate.
       const ours = await deps.store.coveredElsewhere(request, 'until-revoked');
       const preExisting = await deps.store.recordPreExisting(requestId, heldNow.filter((g) => !ours.includes(g)));
       toGrant = request.grants.filter((g) => !preExisting.includes(g));
-      await provider.grant(request.principal, toGrant, new Date(deps.clock.now().getTime() + request.durationMs));
+      await provider.grant({ ...target, grants: toGrant });
     } catch (error) {
       if (!(error instanceof PermanentProviderError) && !opts.finalAttempt) throw error;
       return giveUp(deps, requestId, toGrant, error);
@@ -44,7 +46,9 @@ export async function activateGrant(
       // The request left `approved` while we granted (a future cancel or revoke): revoke wins.
       deps.log.warn({ requestId, code: outcome.error.code }, 'request changed while granting; taking the grant back');
       const covered = await deps.store.coveredElsewhere(request, 'window');
-      await deps.providers.forResource(request.resource).revoke(request.principal, toGrant.filter((g) => !covered.includes(g)));
+      await deps.providers
+        .forResource(request.resource)
+        .revoke(targetOf(request, toGrant.filter((g) => !covered.includes(g))));
       return 'not-approved';
     }
     deps.log.info({ requestId, resource: request.resource, role: request.role }, 'grant activated');
@@ -62,7 +66,7 @@ async function giveUp(deps: UseCaseDeps, requestId: string, attempted: string[],
       const covered = await deps.store.coveredElsewhere(snapshot.request, 'window');
       await deps.providers
         .forResource(snapshot.request.resource)
-        .revoke(snapshot.request.principal, attempted.filter((g) => !covered.includes(g)));
+        .revoke(targetOf(snapshot.request, attempted.filter((g) => !covered.includes(g))));
     } catch (cleanup) {
       deps.log.error({ requestId, err: describeError(cleanup) }, 'clean-up after a failed grant failed');
       await deps.store.audit({ action: 'grant.cleanup-failed', actor: 'system', details: { error: describeError(cleanup) } }, requestId);

@@ -83,16 +83,36 @@ export interface JobQueue {
   ensureDelivery(notificationId: string): Promise<void>;
 }
 
+/** What one grant is about, on one target: enough for a provider to derive every name it uses. */
+export interface GrantTarget {
+  /** Deterministic names on the target (binding, assignment, policy, account) derive from it. */
+  requestId: string;
+  /** The requester's identity on the target. */
+  principal: string;
+  /** What to grant: roles, policies, role definitions; the provider's vocabulary. */
+  grants: string[];
+  /** The end of the window, for targets that can expire a grant themselves (a second lock). */
+  expiresAt: Date;
+}
+
+/** The target of an existing request (its window known once granted), limited to `grants`. */
+export function targetOf(request: AccessRequest, grants: string[]): GrantTarget {
+  return { requestId: request.id, principal: request.principal, grants, expiresAt: request.expiresAt ?? new Date(request.createdAt.getTime() + request.durationMs) };
+}
+
 /**
  * Changes privileges on one target system. Contract: `grant` and `revoke` are idempotent (granting what is
  * held, revoking what is gone: success); `revoke` also ends the principal's open sessions where the target
- * lets a session keep a revoked privilege. Errors that retrying cannot fix are `PermanentProviderError`.
+ * lets a session keep a revoked privilege; names are derived from `requestId`, so a revoke needs nothing but
+ * the target to find what the grant added. `grants` in `revoke` lists only what this grant may take back
+ * (what was held before, or is still covered by another grant, is already left out). Errors that retrying
+ * cannot fix are `PermanentProviderError`.
  */
 export interface AccessProvider {
-  /** Which of `grants` the principal holds right now. */
-  held(principal: string, grants: string[]): Promise<string[]>;
-  grant(principal: string, grants: string[], expiresAt: Date): Promise<void>;
-  revoke(principal: string, grants: string[]): Promise<void>;
+  /** Which of `target.grants` the principal holds right now, by any means. */
+  held(target: GrantTarget): Promise<string[]>;
+  grant(target: GrantTarget): Promise<void>;
+  revoke(target: GrantTarget): Promise<void>;
 }
 
 export class PermanentProviderError extends Error {

@@ -21,8 +21,8 @@ export async function submitRequest(deps: UseCaseDeps, input: SubmitInput): Prom
     await deps.store.audit({ action: 'request.refused', actor: input.requesterId, details: { ...input, code: checked.error.code } });
     return checked;
   }
-  const email = policy.principals[input.requesterId] ? null : await deps.directory.emailOf(input.requesterId);
-  const principal = principalFor(policy, input.requesterId, email);
+  const email = Object.hasOwn(policy.principals, input.requesterId) ? null : await deps.directory.emailOf(input.requesterId);
+  const principal = principalFor(policy, input.resource, input.requesterId, email);
   if (!principal) {
     await deps.store.audit({ action: 'request.refused', actor: input.requesterId, details: { ...input, code: 'NO_PRINCIPAL' } });
     return err({ code: 'NO_PRINCIPAL', userId: input.requesterId });

@@ -23,7 +23,8 @@ const policy: Policy = {
   resources: {
     'prod-db': {
       provider: 'postgres',
-      connection: { env: 'PROD_DB_URL' },
+      settings: { connection: { env: 'PROD_DB_URL' } },
+      principal: 'email-local-part',
       roles: {
         read: {
           grants: ['pg_read_all_data'],
@@ -43,7 +44,8 @@ const policy: Policy = {
     },
     'billing-db': {
       provider: 'postgres',
-      connection: { env: 'BILLING_DB_URL' },
+      settings: { connection: { env: 'BILLING_DB_URL' } },
+      principal: 'email-local-part',
       roles: {
         admin: {
           grants: ['billing_admin'],
@@ -212,6 +214,6 @@ describe('principalFor: the requester’s name on the target', () => {
     ['an email with an empty local part', ALICE, '@example.com', null],
     ['a user id named like an Object.prototype member has no override', 'constructor', null, null],
   ])('%s', (_label, userId, email, expected) => {
-    expect(principalFor(policy, userId, email)).toBe(expected);
+    expect(principalFor(policy, 'prod-db', userId, email)).toBe(expected);
   });
 });

@@ -36,7 +36,8 @@ const policy: Policy = {
   resources: {
     'prod-db': {
       provider: 'postgres',
-      connection: { env: 'PROD_DB_URL' },
+      settings: { connection: { env: 'PROD_DB_URL' } },
+      principal: 'email-local-part',
       roles: {
         read: { grants: ['pg_read_all_data'], maxDurationMs: 4 * HOUR, approvers: { users: [BOB, CAROL] }, approvals: 1, channel: 'C0APPROVE1' },
         write: { grants: ['pg_write_all_data'], maxDurationMs: 1 * HOUR, approvers: { users: [BOB, CAROL] }, approvals: 2, channel: 'C0APPROVE1' },

@@ -11,7 +11,7 @@
  * Left out on purpose: sessions (revoke ending open sessions), role inheritance (only direct memberships are
  * modelled, as `held` reads only those), grantors, and `expiresAt` (PostgreSQL has no native expiry).
  */
-import { PermanentProviderError, type AccessProvider, type ProviderRegistry } from '../../src/use-cases/ports.js';
+import { PermanentProviderError, type AccessProvider, type GrantTarget, type ProviderRegistry } from '../../src/use-cases/ports.js';
 
 export type ProviderOp = 'held' | 'grant' | 'revoke';
 export type FailureKind = 'transient' | 'permanent';
@@ -70,14 +70,14 @@ export class FakeProvider implements AccessProvider {
     return this.calls.filter((c) => c.op === op);
   }
 
-  async held(principal: string, grants: string[]): Promise<string[]> {
+  async held({ principal, grants }: GrantTarget): Promise<string[]> {
     return this.#run('held', principal, grants, () => {
       const set = this.#memberships.get(principal);
       return grants.filter((g) => set?.has(g) ?? false);
     });
   }
 
-  async grant(principal: string, grants: string[], _expiresAt: Date): Promise<void> {
+  async grant({ principal, grants }: GrantTarget): Promise<void> {
     this.#run('grant', principal, grants, () => {
       if (grants.length === 0) return;
       const set = this.#memberships.get(principal);
@@ -88,7 +88,7 @@ export class FakeProvider implements AccessProvider {
     });
   }
 
-  async revoke(principal: string, grants: string[]): Promise<void> {
+  async revoke({ principal, grants }: GrantTarget): Promise<void> {
     this.#run('revoke', principal, grants, () => {
       const set = this.#memberships.get(principal);
       for (const g of grants) set?.delete(g);

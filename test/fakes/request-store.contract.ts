@@ -21,7 +21,8 @@ const policy: Policy = {
   resources: {
     'prod-db': {
       provider: 'postgres',
-      connection: { env: 'PROD_DB_URL' },
+      settings: { connection: { env: 'PROD_DB_URL' } },
+      principal: 'email-local-part',
       roles: { read: { grants: ['g_read'], maxDurationMs: 4 * HOUR, approvers: { users: [BOB] }, approvals: 1, channel: CHANNEL } },
     },
   },

@@ -32,7 +32,8 @@ const EXPECTED: Policy = {
   resources: {
     'prod-db': {
       provider: 'postgres',
-      connection: { env: 'PROD_DB_URL' },
+      settings: { connection: { env: 'PROD_DB_URL' } },
+      principal: 'email-local-part',
       roles: {
         read: {
           grants: ['app_read'],
@@ -105,11 +106,12 @@ describe('policy file: accepted', () => {
         db: {
           provider: 'postgres',
           connection: { env: 'DB_URL' },
+          principal: 'email-local-part',
           roles: { r: { grants: ['g'], max_duration: '1h30m', approvers: { users: ['U01'] }, channel: 'C01' } },
         },
       },
     });
-    expect(file.resources.db?.roles.r?.max_duration).toBe('1h30m');
+    expect((file.resources.db as { roles: Record<string, { max_duration: string }> } | undefined)?.roles.r?.max_duration).toBe('1h30m');
     expect(toPolicy(file).resources.db?.roles.r?.maxDurationMs).toBe(1.5 * HOUR);
   });
 });

@@ -92,37 +92,39 @@ afterAll(async () => {
 });
 
 const expiresAt = new Date(Date.now() + 3_600_000);
+/** A grant target as the use cases build it. */
+const t = (principal: string, grants: string[]) => ({ requestId: 'req_test', principal, grants, expiresAt });
 
 describe('PostgresRoleProvider grant and revoke', () => {
   it('grants the membership, and granting twice leaves one membership', async () => {
-    await provider.grant(ALICE, [APP_RW, APP_RO], expiresAt);
-    await provider.grant(ALICE, [APP_RW, APP_RO], expiresAt);
+    await provider.grant(t(ALICE, [APP_RW, APP_RO]));
+    await provider.grant(t(ALICE, [APP_RW, APP_RO]));
     expect(await isMember(ALICE, APP_RW)).toBe(true);
     expect(await isMember(ALICE, APP_RO)).toBe(true);
     expect(await membershipRows(ALICE, APP_RW)).toBe(1);
-    expect(await provider.held(ALICE, [APP_RO, APP_RW, UNICODE])).toEqual([APP_RO, APP_RW]);
+    expect(await provider.held(t(ALICE, [APP_RO, APP_RW, UNICODE]))).toEqual([APP_RO, APP_RW]);
   });
 
   it('revokes the membership; revoking again, never granted, or for a missing principal or role succeeds', async () => {
-    await provider.revoke(ALICE, [APP_RW, APP_RO]);
+    await provider.revoke(t(ALICE, [APP_RW, APP_RO]));
     expect(await isMember(ALICE, APP_RW)).toBe(false);
     expect(await isMember(ALICE, APP_RO)).toBe(false);
-    await provider.revoke(ALICE, [APP_RW, APP_RO]);
-    await provider.revoke(BOB, [APP_RW]);
-    await provider.revoke(MISSING, [APP_RW]);
-    await provider.revoke(ALICE, [`no_such_role_${sfx}`]);
-    expect(await provider.held(ALICE, [APP_RW, APP_RO])).toEqual([]);
+    await provider.revoke(t(ALICE, [APP_RW, APP_RO]));
+    await provider.revoke(t(BOB, [APP_RW]));
+    await provider.revoke(t(MISSING, [APP_RW]));
+    await provider.revoke(t(ALICE, [`no_such_role_${sfx}`]));
+    expect(await provider.held(t(ALICE, [APP_RW, APP_RO]))).toEqual([]);
   });
 
   it('reports a membership granted by someone else, and nothing for a principal that does not exist', async () => {
     await ddl(admin, 'GRANT %I TO %I', APP_RO, CAROL);
-    expect(await provider.held(CAROL, [APP_RW, APP_RO])).toEqual([APP_RO]);
-    expect(await provider.held(MISSING, [APP_RW, APP_RO])).toEqual([]);
-    expect(await provider.held(CAROL, [])).toEqual([]);
+    expect(await provider.held(t(CAROL, [APP_RW, APP_RO]))).toEqual([APP_RO]);
+    expect(await provider.held(t(MISSING, [APP_RW, APP_RO]))).toEqual([]);
+    expect(await provider.held(t(CAROL, []))).toEqual([]);
   });
 
   it('ends a session that ran SET ROLE, which REVOKE alone would leave reading', async () => {
-    await provider.grant(BOB, [APP_RW], expiresAt);
+    await provider.grant(t(BOB, [APP_RW]));
     const session = postgres(urlAs(BOB), { max: 1, onnotice: () => {} });
     try {
       // A transaction pins one backend: the pool would otherwise reconnect silently after the termination.
@@ -131,7 +133,7 @@ describe('PostgresRoleProvider grant and revoke', () => {
           const [row] = await tx<{ s: string }[]>`SELECT format('SET ROLE %I', ${APP_RW}::text) AS s`;
           await tx.unsafe(row!.s);
           expect(await tx`SELECT v FROM secret`).toEqual([{ v: 's3' }]);
-          await provider.revoke(BOB, [APP_RW]);
+          await provider.revoke(t(BOB, [APP_RW]));
           await tx`SELECT v FROM secret`;
         })
         .then(
@@ -149,12 +151,12 @@ describe('PostgresRoleProvider grant and revoke', () => {
   });
 
   it('quotes hostile and unicode identifiers, so they are granted as names and never run as SQL', async () => {
-    await provider.grant(HOSTILE_PRINCIPAL, [HOSTILE, UNICODE], expiresAt);
+    await provider.grant(t(HOSTILE_PRINCIPAL, [HOSTILE, UNICODE]));
     expect(await isMember(HOSTILE_PRINCIPAL, HOSTILE)).toBe(true);
     expect(await isMember(HOSTILE_PRINCIPAL, UNICODE)).toBe(true);
-    expect(await provider.held(HOSTILE_PRINCIPAL, [UNICODE, HOSTILE])).toEqual([UNICODE, HOSTILE]);
+    expect(await provider.held(t(HOSTILE_PRINCIPAL, [UNICODE, HOSTILE]))).toEqual([UNICODE, HOSTILE]);
 
-    await provider.revoke(HOSTILE_PRINCIPAL, [HOSTILE, UNICODE]);
+    await provider.revoke(t(HOSTILE_PRINCIPAL, [HOSTILE, UNICODE]));
     expect(await isMember(HOSTILE_PRINCIPAL, HOSTILE)).toBe(false);
     expect(await isMember(HOSTILE_PRINCIPAL, UNICODE)).toBe(false);
     expect(await targetAdmin`SELECT to_regclass('public.victim') IS NOT NULL AS present`).toEqual([{ present: true }]);
@@ -178,21 +180,21 @@ describe('PostgresRoleProvider errors', () => {
   }
 
   it('refuses for good a role or principal that does not exist, and grants nothing', async () => {
-    const noRole = await failure(provider.grant(ALICE, [APP_RW, `no_such_role_${sfx}`], expiresAt));
+    const noRole = await failure(provider.grant(t(ALICE, [APP_RW, `no_such_role_${sfx}`])));
     expect(noRole).toBeInstanceOf(PermanentProviderError);
     expect(noRole.message).toContain(`no_such_role_${sfx}`);
     expectNoSecret(noRole, BOT_URL);
     // One transaction: the good role was rolled back with the bad one.
     expect(await isMember(ALICE, APP_RW)).toBe(false);
 
-    const noPrincipal = await failure(provider.grant(MISSING, [APP_RW], expiresAt));
+    const noPrincipal = await failure(provider.grant(t(MISSING, [APP_RW])));
     expect(noPrincipal).toBeInstanceOf(PermanentProviderError);
     expect(noPrincipal.message).toContain(MISSING);
     expectNoSecret(noPrincipal, BOT_URL);
   });
 
   it('refuses for good a role the bot has no ADMIN OPTION on', async () => {
-    const error = await failure(provider.grant(ALICE, ['pg_monitor'], expiresAt));
+    const error = await failure(provider.grant(t(ALICE, ['pg_monitor'])));
     expect(error).toBeInstanceOf(PermanentProviderError);
     expect(error.message).toContain('42501');
   });
@@ -201,7 +203,7 @@ describe('PostgresRoleProvider errors', () => {
     const url = `postgres://${BOT}:${PASSWORD}@127.0.0.1:1/${TARGET_DB}`;
     const unreachable = new PostgresRoleProvider({ url });
     try {
-      const error = await failure(unreachable.grant(ALICE, [APP_RW], expiresAt));
+      const error = await failure(unreachable.grant(t(ALICE, [APP_RW])));
       expect(error).not.toBeInstanceOf(PermanentProviderError);
       expect(error.message).toContain('ECONNREFUSED');
       expectNoSecret(error, url);
@@ -212,7 +214,7 @@ describe('PostgresRoleProvider errors', () => {
   });
 
   it('refuses a name PostgreSQL would truncate', async () => {
-    await expect(provider.grant(ALICE, ['r'.repeat(64)], expiresAt)).rejects.toBeInstanceOf(PermanentProviderError);
+    await expect(provider.grant(t(ALICE, ['r'.repeat(64)]))).rejects.toBeInstanceOf(PermanentProviderError);
   });
 });
 
@@ -224,7 +226,8 @@ describe('createProviderRegistry', () => {
     resources: {
       analytics: {
         provider,
-        connection: { env },
+        settings: { connection: { env } },
+        principal: 'email-local-part',
         roles: { rw: { grants: [APP_RW], maxDurationMs: 3_600_000, approvers: { users: ['U2'] }, approvals: 1, channel: 'C1' } },
       },
     },
@@ -235,7 +238,7 @@ describe('createProviderRegistry', () => {
     try {
       const analytics = registry.forResource('analytics');
       expect(analytics).toBeInstanceOf(PostgresRoleProvider);
-      expect(await analytics.held(CAROL, [APP_RO])).toEqual([APP_RO]);
+      expect(await analytics.held(t(CAROL, [APP_RO]))).toEqual([APP_RO]);
       expect(() => registry.forResource('billing')).toThrow(/billing/);
     } finally {
       await registry.close();

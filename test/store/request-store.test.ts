@@ -45,7 +45,8 @@ const policy: Policy = {
   resources: {
     'prod-db': {
       provider: 'postgres',
-      connection: { env: 'PROD_DB_URL' },
+      settings: { connection: { env: 'PROD_DB_URL' } },
+      principal: 'email-local-part',
       roles: {
         read: { grants: ['pg_read_all_data'], maxDurationMs: 4 * HOUR, approvers: { users: APPROVERS }, approvals: 1, channel: 'C0APPROVE1' },
         write: { grants: ['pg_write_all_data', 'pg_read_all_data'], maxDurationMs: HOUR, approvers: { users: APPROVERS }, approvals: 2, channel: 'C0APPROVE1' },
@@ -53,7 +54,8 @@ const policy: Policy = {
     },
     'billing-db': {
       provider: 'postgres',
-      connection: { env: 'BILLING_DB_URL' },
+      settings: { connection: { env: 'BILLING_DB_URL' } },
+      principal: 'email-local-part',
       roles: {
         read: { grants: ['pg_read_all_data'], maxDurationMs: 4 * HOUR, approvers: { users: APPROVERS }, approvals: 1, channel: 'C0APPROVE2' },
       },

@@ -38,7 +38,8 @@ export function testPolicy(): Policy {
     resources: {
       'prod-db': {
         provider: 'postgres',
-        connection: { env: 'PROD_DB_URL' },
+        settings: { connection: { env: 'PROD_DB_URL' } },
+        principal: 'email-local-part',
         roles: {
           read: { grants: ['app_read'], maxDurationMs: 4 * HOUR, approvers: { users: [BOB, CAROL] }, approvals: 1, channel: APPROVERS_CHANNEL },
           // Alice approves writes too: she still cannot approve her own.
