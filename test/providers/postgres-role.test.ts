@@ -6,6 +6,7 @@
  */
 import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describeProviderContract } from './contract.js';
 import type { Policy } from '../../src/domain/policy.js';
 import { PostgresRoleProvider } from '../../src/providers/postgres-role.js';
 import { createProviderRegistry } from '../../src/providers/registry.js';
@@ -25,7 +26,8 @@ const UNICODE = `Rôle ünïcode 🔑 ${sfx}`;
 const HOSTILE_PRINCIPAL = `d'Artagnan "${sfx}`;
 const MISSING = `nobody_${sfx}`;
 const APP_ROLES = [APP_RW, APP_RO, HOSTILE, UNICODE];
-const PRINCIPALS = [ALICE, BOB, CAROL, HOSTILE_PRINCIPAL];
+const DAVE = `dave_${sfx}`; // holds nothing: the contract suite's principal
+const PRINCIPALS = [ALICE, BOB, CAROL, DAVE, HOSTILE_PRINCIPAL];
 /** Trust auth ignores it, so it only serves to prove that no error text carries it. */
 const PASSWORD = `pw-${sfx}-secret`;
 
@@ -94,6 +96,14 @@ afterAll(async () => {
 const expiresAt = new Date(Date.now() + 3_600_000);
 /** A grant target as the use cases build it. */
 const t = (principal: string, grants: string[]) => ({ requestId: 'req_test', principal, grants, expiresAt });
+
+describeProviderContract('postgres (membership)', () => ({
+  provider,
+  principal: DAVE,
+  grants: [APP_RW, APP_RO],
+  perGrantObjects: false,
+  hostile: { principal: HOSTILE_PRINCIPAL, grant: HOSTILE },
+}));
 
 describe('PostgresRoleProvider grant and revoke', () => {
   it('grants the membership, and granting twice leaves one membership', async () => {
