@@ -10,11 +10,21 @@ const NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/;
 export type Command =
   | { kind: 'help' }
   | { kind: 'request-form' }
-  | { kind: 'request'; resource: string; role: string; durationMs: number; reason: string };
+  | { kind: 'request'; resource: string; role: string; durationMs: number; reason: string }
+  | { kind: 'list' }
+  | { kind: 'status'; requestId: string }
+  | { kind: 'cancel'; requestId: string }
+  | { kind: 'revoke'; requestId: string; note: string | null };
 
 export type CommandResult = { ok: true; command: Command } | { ok: false; problem: string; usage: string };
 
 export const REQUEST_USAGE = '/access request <resource> <role> <duration> <reason…>   e.g. /access request prod-db read 2h INC-4821 hotfix';
+export const USAGE = {
+  status: '/access status <request id>',
+  cancel: '/access cancel <request id>',
+  revoke: '/access revoke <request id> [reason…]   (a reason is required to revoke someone else’s access)',
+} as const;
+const REQUEST_ID = /^[A-Za-z0-9_-]{1,64}$/;
 
 /** Slack escapes &, < and > in command text; undo that so the reason is stored as the user typed it. */
 function unescapeChat(text: string): string {
@@ -30,9 +40,35 @@ export function parseCommand(rawText: string): CommandResult {
       return { ok: true, command: { kind: 'help' } };
     case 'request':
       return parseRequest(rest, text);
+    case 'list':
+      return rest.length === 0 ? { ok: true, command: { kind: 'list' } } : { ok: false, problem: '"list" takes nothing after it', usage: '/access list' };
+    case 'status':
+    case 'cancel':
+      return withRequestId(verb.toLowerCase() as 'status' | 'cancel', rest, (requestId) =>
+        rest.length > 1 ? null : { kind: verb.toLowerCase() as 'status' | 'cancel', requestId },
+      );
+    case 'revoke': {
+      const note = (/^\S+\s+\S+\s*([\s\S]*)$/.exec(text)?.[1] ?? '').trim();
+      if (note.length > REASON_MAX_LENGTH) {
+        return { ok: false, problem: `the reason is ${note.length} characters; at most ${REASON_MAX_LENGTH} are allowed`, usage: USAGE.revoke };
+      }
+      return withRequestId('revoke', rest, (requestId) => ({ kind: 'revoke', requestId, note: note === '' ? null : note }));
+    }
     default:
       return { ok: false, problem: `unknown command "${verb}"`, usage: REQUEST_USAGE };
   }
+}
+
+function withRequestId(
+  verb: keyof typeof USAGE,
+  words: string[],
+  build: (requestId: string) => Command | null,
+): CommandResult {
+  const [id] = words;
+  if (!id) return { ok: false, problem: 'the request id is missing', usage: USAGE[verb] };
+  if (!REQUEST_ID.test(id)) return { ok: false, problem: `"${id}" is not a request id`, usage: USAGE[verb] };
+  const command = build(id);
+  return command ? { ok: true, command } : { ok: false, problem: `"${verb}" takes only a request id`, usage: USAGE[verb] };
 }
 
 function parseRequest(words: string[], text: string): CommandResult {

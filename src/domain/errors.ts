@@ -14,7 +14,9 @@ export type DomainError =
   | { code: 'NOT_AN_APPROVER'; requestId: string }
   | { code: 'ALREADY_DECIDED'; requestId: string; outcome: 'approve' | 'deny' }
   | { code: 'NOT_IN_STATE'; requestId: string; status: string; expected: string[] }
-  | { code: 'NOT_DUE'; requestId: string; expiresAt: Date };
+  | { code: 'NOT_DUE'; requestId: string; expiresAt: Date }
+  | { code: 'NOT_YOURS'; requestId: string }
+  | { code: 'REASON_REQUIRED'; requestId: string };
 
 export type DomainErrorCode = DomainError['code'];
 

@@ -15,7 +15,23 @@ export interface RolePolicy {
   channel: string;
   /** Who may request this role; absent means everyone in the workspace. */
   requesters?: { users: string[] } | undefined;
+  /** A pending request expires after this long without a decision. */
+  requestTtlMs: number;
+  /** Approvers are reminded once after this long; null: no reminder. */
+  remindAfterMs: number | null;
+  /** The requester is warned this long before the window ends; 0: no warning. */
+  warnBeforeMs: number;
 }
+
+export const DEFAULT_REQUEST_TTL_MS = 24 * 3_600_000;
+export const DEFAULT_REMIND_AFTER_MS = 3_600_000;
+export const DEFAULT_WARN_BEFORE_MS = 5 * 60_000;
+/** The time-driven settings of a role when the policy file leaves them out. */
+export const ROLE_TIMING_DEFAULTS = {
+  requestTtlMs: DEFAULT_REQUEST_TTL_MS,
+  remindAfterMs: DEFAULT_REMIND_AFTER_MS,
+  warnBeforeMs: DEFAULT_WARN_BEFORE_MS,
+} as const satisfies Pick<RolePolicy, 'requestTtlMs' | 'remindAfterMs' | 'warnBeforeMs'>;
 
 /** How a requester's identity on a resource's target is derived from their chat email. */
 export type PrincipalSource = 'email-local-part' | 'email';
@@ -101,6 +117,13 @@ export function checkDecider(
     return { code: 'NOT_AN_APPROVER', requestId: request.id };
   }
   return null;
+}
+
+/** May this person act on someone else's request for the role (revoke it early, see its story)? */
+export function canOversee(policy: Policy, request: { resource: string; role: string }, actorId: string): boolean {
+  if (policy.admins.includes(actorId)) return true;
+  const found = findRole(policy, request.resource, request.role);
+  return found.ok && found.value.approvers.users.includes(actorId);
 }
 
 /**

@@ -1,17 +1,21 @@
 /**
  * The access request lifecycle: a small state machine with a clock.
  *
- *   pending ──approve×N──▶ approved ──grant──▶ active ──expiry──▶ revoking ──▶ revoked
- *      │ deny                  │ grant fails for good                 ▲   │ failure: stays revoking,
- *      ▼                       ▼                                      └───┘ retried until it succeeds
- *    denied                  failed
+ *   pending ──approve×N──▶ approved ──grant──▶ active ──expiry / early revoke──▶ revoking ──▶ revoked
+ *    │  │  │ deny                 │ grant fails for good                        ▲   │ failure: stays revoking,
+ *    │  │  ▼                      ▼                                             └───┘ retried until it succeeds
+ *    │  │ denied               failed
+ *    │  ▼ requester cancels
+ *    │ cancelled
+ *    ▼ no decision within the request's time-to-live
+ *  expired
  *
  * Every transition is a pure function `(state, input, now) → Transition | DomainError`. A transition
  * returns the next state, one audit entry and the effects to perform; it performs nothing. The store saves
  * the next state with compare-and-swap on `version`, writes the audit entry and the notifications in the
  * same transaction, and only then does the use case run the job effects.
  */
-import { checkDecider, type Policy } from './policy.js';
+import { canOversee, checkDecider, type Policy } from './policy.js';
 import { err, ok, type DomainError, type Result } from './errors.js';
 
 export type RequestStatus =
@@ -21,11 +25,14 @@ export type RequestStatus =
   | 'revoking'
   | 'revoked'
   | 'denied'
-  | 'failed';
+  | 'failed'
+  | 'cancelled'
+  | 'expired';
 
-export const TERMINAL_STATUSES: readonly RequestStatus[] = ['revoked', 'denied', 'failed'];
+export const TERMINAL_STATUSES: readonly RequestStatus[] = ['revoked', 'denied', 'failed', 'cancelled', 'expired'];
 
-export type RevokeReason = 'expired';
+/** `expired`: the window ended. `early`: someone revoked it before (`revokedBy` says who). */
+export type RevokeReason = 'expired' | 'early';
 
 export interface AccessRequest {
   id: string;
@@ -46,11 +53,22 @@ export interface AccessRequest {
   /** The approvers' channel, copied from the policy at submit time: cards and alerts go there. */
   channel: string;
   createdAt: Date;
+  /** A pending request expires, undecided, at this time (the role's request time-to-live). */
+  pendingUntil: Date;
+  /** When the approvers are reminded of a pending request; null: never. */
+  remindAt: Date | null;
+  remindedAt: Date | null;
+  /** How long before the end the requester is warned; 0: never. */
+  warnBeforeMs: number;
+  warnedAt: Date | null;
   decidedAt: Date | null;
   grantedAt: Date | null;
   expiresAt: Date | null;
   revokedAt: Date | null;
   revokeReason: RevokeReason | null;
+  /** Who asked for an early revoke, and why; null for an expiry. */
+  revokedBy: string | null;
+  revokeNote: string | null;
   revokeAttempts: number;
   lastError: string | null;
 }
@@ -62,8 +80,11 @@ export interface Decision {
   at: Date;
 }
 
-export type RequesterNotice = 'denied' | 'granted' | 'revoked' | 'grant-failed';
-export type ApproverAlert = 'revoke-failing' | 'revoke-recovered';
+export type RequesterNotice = 'denied' | 'granted' | 'revoked' | 'grant-failed' | 'expired' | 'expiring-soon';
+export type ApproverAlert = 'revoke-failing' | 'revoke-recovered' | 'reminder';
+
+/** Time-driven checks, each a delayed job that the reconciler also recovers. */
+export type TimedCheck = 'remind' | 'expire' | 'warn';
 
 /** What a transition asks the outside world to do once its new state is saved. */
 export type Effect =
@@ -72,7 +93,8 @@ export type Effect =
   | { type: 'notify-requester'; notice: RequesterNotice }
   | { type: 'alert-approvers'; alert: ApproverAlert }
   | { type: 'schedule-grant' }
-  | { type: 'schedule-revoke'; at: Date };
+  | { type: 'schedule-revoke'; at: Date }
+  | { type: 'schedule-check'; check: TimedCheck; at: Date };
 
 export interface AuditEntry {
   action: string;
@@ -110,7 +132,19 @@ function notIn(request: AccessRequest, expected: RequestStatus[]): DomainError {
 
 export type NewRequest = Omit<
   AccessRequest,
-  'status' | 'version' | 'decidedAt' | 'grantedAt' | 'expiresAt' | 'revokedAt' | 'revokeReason' | 'revokeAttempts' | 'lastError'
+  | 'status'
+  | 'version'
+  | 'decidedAt'
+  | 'grantedAt'
+  | 'expiresAt'
+  | 'revokedAt'
+  | 'revokeReason'
+  | 'revokedBy'
+  | 'revokeNote'
+  | 'revokeAttempts'
+  | 'lastError'
+  | 'remindedAt'
+  | 'warnedAt'
 >;
 
 export function submit(input: NewRequest): Transition {
@@ -123,9 +157,15 @@ export function submit(input: NewRequest): Transition {
     expiresAt: null,
     revokedAt: null,
     revokeReason: null,
+    revokedBy: null,
+    revokeNote: null,
     revokeAttempts: 0,
     lastError: null,
+    remindedAt: null,
+    warnedAt: null,
   };
+  const effects: Effect[] = [{ type: 'post-cards' }, { type: 'schedule-check', check: 'expire', at: input.pendingUntil }];
+  if (input.remindAt) effects.push({ type: 'schedule-check', check: 'remind', at: input.remindAt });
   return {
     next,
     audit: {
@@ -133,7 +173,7 @@ export function submit(input: NewRequest): Transition {
       actor: input.requesterId,
       details: { resource: input.resource, role: input.role, durationMs: input.durationMs, reason: input.reason },
     },
-    effects: [{ type: 'post-cards' }],
+    effects,
   };
 }
 
@@ -192,10 +232,13 @@ export function review(
 export function activate(request: AccessRequest, now: Date): Result<Transition> {
   if (request.status !== 'approved') return err(notIn(request, ['approved']));
   const expiresAt = new Date(now.getTime() + request.durationMs);
+  const effects: Effect[] = [{ type: 'schedule-revoke', at: expiresAt }, { type: 'notify-requester', notice: 'granted' }, { type: 'refresh-cards' }];
+  const warnAt = warningTime(request, expiresAt);
+  if (warnAt) effects.push({ type: 'schedule-check', check: 'warn', at: warnAt });
   return ok({
     next: bump(request, { status: 'active', grantedAt: now, expiresAt }),
     audit: { action: 'grant.activated', actor: SYSTEM_ACTOR, details: { grants: request.grants, principal: request.principal, expiresAt: expiresAt.toISOString() } },
-    effects: [{ type: 'schedule-revoke', at: expiresAt }, { type: 'notify-requester', notice: 'granted' }, { type: 'refresh-cards' }],
+    effects,
   });
 }
 
@@ -243,5 +286,83 @@ export function recordRevokeFailure(request: AccessRequest, error: string): Resu
     next: bump(request, { revokeAttempts: attempts, lastError: error }),
     audit: { action: 'revoke.attempt-failed', actor: SYSTEM_ACTOR, details: { attempt: attempts, error } },
     effects,
+  });
+}
+
+/**
+ * When to warn the requester that the window is about to end: `warnBeforeMs` before it, but only when the
+ * window is at least twice that long (a 5-minute grant needs no 5-minute warning).
+ */
+export function warningTime(request: Pick<AccessRequest, 'warnBeforeMs' | 'durationMs'>, expiresAt: Date): Date | null {
+  if (request.warnBeforeMs <= 0 || request.durationMs < 2 * request.warnBeforeMs) return null;
+  return new Date(expiresAt.getTime() - request.warnBeforeMs);
+}
+
+/** The requester withdraws a pending request. Late clicks on its card are then refused as NOT_PENDING. */
+export function cancel(request: AccessRequest, decisions: Decision[], actorId: string): Result<Transition> {
+  if (actorId !== request.requesterId) return err({ code: 'NOT_YOURS', requestId: request.id });
+  if (request.status !== 'pending') {
+    return err({ code: 'NOT_PENDING', requestId: request.id, status: request.status, decidedBy: decisions.map((d) => d.approverId) });
+  }
+  return ok({
+    next: bump(request, { status: 'cancelled' }),
+    audit: { action: 'request.cancelled', actor: actorId, details: {} },
+    effects: [{ type: 'refresh-cards' }],
+  });
+}
+
+/** No decision within the request's time-to-live: the request expires, the card is retired, the requester told. */
+export function expirePending(request: AccessRequest, now: Date): Result<Transition> {
+  if (request.status !== 'pending') return err(notIn(request, ['pending']));
+  if (request.pendingUntil > now) return err({ code: 'NOT_DUE', requestId: request.id, expiresAt: request.pendingUntil });
+  return ok({
+    next: bump(request, { status: 'expired' }),
+    audit: { action: 'request.expired', actor: SYSTEM_ACTOR, details: { pendingUntil: request.pendingUntil.toISOString() } },
+    effects: [{ type: 'refresh-cards' }, { type: 'notify-requester', notice: 'expired' }],
+  });
+}
+
+/** Reminds the approvers, once, of a request still pending. */
+export function remind(request: AccessRequest, now: Date): Result<Transition> {
+  if (request.status !== 'pending' || request.remindedAt !== null || request.remindAt === null) return err(notIn(request, ['pending']));
+  if (request.remindAt > now) return err({ code: 'NOT_DUE', requestId: request.id, expiresAt: request.remindAt });
+  return ok({
+    next: bump(request, { remindedAt: now }),
+    audit: { action: 'request.reminded', actor: SYSTEM_ACTOR, details: {} },
+    effects: [{ type: 'alert-approvers', alert: 'reminder' }],
+  });
+}
+
+/** Warns the requester, once, that the window ends soon. */
+export function warnExpiry(request: AccessRequest, now: Date): Result<Transition> {
+  if (request.status !== 'active' || request.warnedAt !== null || request.expiresAt === null) return err(notIn(request, ['active']));
+  const at = warningTime(request, request.expiresAt);
+  if (!at) return err(notIn(request, ['active']));
+  if (at > now) return err({ code: 'NOT_DUE', requestId: request.id, expiresAt: at });
+  return ok({
+    next: bump(request, { warnedAt: now }),
+    audit: { action: 'grant.expiry-warned', actor: SYSTEM_ACTOR, details: {} },
+    effects: [{ type: 'notify-requester', notice: 'expiring-soon' }],
+  });
+}
+
+/**
+ * Someone gives access back before the window ends: the requester ("I'm done"), or an approver or admin of
+ * the role, who must say why. The revoke job is brought forward to now; it is the one that revokes.
+ */
+export function requestRevoke(
+  request: AccessRequest,
+  policy: Policy,
+  input: { actorId: string; note: string | null },
+  now: Date,
+): Result<Transition> {
+  const isRequester = input.actorId === request.requesterId;
+  if (!isRequester && !canOversee(policy, request, input.actorId)) return err({ code: 'NOT_YOURS', requestId: request.id });
+  if (!isRequester && !input.note) return err({ code: 'REASON_REQUIRED', requestId: request.id });
+  if (request.status !== 'active') return err(notIn(request, ['active']));
+  return ok({
+    next: bump(request, { status: 'revoking', revokeReason: 'early', revokedBy: input.actorId, revokeNote: input.note }),
+    audit: { action: 'revoke.requested', actor: input.actorId, details: { note: input.note } },
+    effects: [{ type: 'schedule-revoke', at: now }, { type: 'refresh-cards' }],
   });
 }

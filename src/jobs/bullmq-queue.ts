@@ -5,7 +5,8 @@
 import { Queue, type JobsOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { JobQueue } from '../use-cases/ports.js';
-import { ACCESS_QUEUE, CAPPED_BACKOFF, JOB, NOTIFY_QUEUE, deliverJobId, grantJobId, revokeJobId } from './names.js';
+import type { TimedCheck } from '../domain/request.js';
+import { ACCESS_QUEUE, CAPPED_BACKOFF, JOB, NOTIFY_QUEUE, checkJobId, deliverJobId, grantJobId, revokeJobId } from './names.js';
 
 /** Effectively forever: a revoke is never abandoned (the reconciler also revives a failed one). */
 const REVOKE_ATTEMPTS = 1_000_000;
@@ -51,6 +52,14 @@ export class BullJobQueue implements JobQueue {
     return ensure(this.notify, JOB.deliver, deliverJobId(notificationId), { notificationId }, {
       attempts: 8,
       backoff: { type: 'exponential', delay: 1_000 },
+    });
+  }
+
+  ensureCheck(requestId: string, check: TimedCheck, at: Date): Promise<void> {
+    return ensure(this.access, JOB.check, checkJobId(check, requestId), { requestId, check }, {
+      delay: Math.max(0, at.getTime() - Date.now()),
+      attempts: 5,
+      backoff: { type: 'exponential', delay: 2_000 },
     });
   }
 

@@ -9,6 +9,8 @@ import type { UseCaseDeps } from '../use-cases/deps.js';
 import { deliverNotification } from '../use-cases/deliver-notification.js';
 import { reconcile } from '../use-cases/reconcile.js';
 import { revokeGrant } from '../use-cases/revoke-grant.js';
+import { runCheck } from '../use-cases/run-check.js';
+import type { TimedCheck } from '../domain/request.js';
 import type { BullJobQueue } from './bullmq-queue.js';
 import { GRANT_ATTEMPTS } from './bullmq-queue.js';
 import { CAPPED_BACKOFF, JOB, RECONCILE_SCHEDULER_ID, cappedBackoff, type BackoffSettings } from './names.js';
@@ -48,6 +50,14 @@ export async function startWorkers(
         }
         case JOB.reconcile:
           return reconcile(deps);
+        case JOB.check: {
+          const outcome = await runCheck(deps, requestId, (job.data as { check: TimedCheck }).check);
+          if (outcome.kind === 'not-due') {
+            await job.moveToDelayed(outcome.at.getTime(), token);
+            throw new DelayedError();
+          }
+          return outcome.kind;
+        }
         default:
           throw new Error(`unknown job ${job.name}`);
       }

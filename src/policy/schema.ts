@@ -6,8 +6,8 @@
  * Nothing here reads files or the environment; `load.ts` does that.
  */
 import { z } from 'zod';
-import { parseDuration } from '../domain/duration.js';
-import type { Policy, RolePolicy } from '../domain/policy.js';
+import { DAY, MINUTE, SECOND, parseDuration } from '../domain/duration.js';
+import { DEFAULT_REMIND_AFTER_MS, DEFAULT_REQUEST_TTL_MS, DEFAULT_WARN_BEFORE_MS, type Policy, type RolePolicy } from '../domain/policy.js';
 import { PROVIDER_CATALOG } from '../providers/catalog.js';
 
 export const SUPPORTED_VERSIONS = [1] as const;
@@ -78,6 +78,18 @@ function name(kind: 'resource' | 'role') {
   });
 }
 
+/** A duration setting with its own bounds, converted to milliseconds. */
+function interval(minMs: number, maxMs: number) {
+  return z.string().transform((text, ctx) => {
+    const parsed = parseDuration(text, { minMs, maxMs });
+    if (!parsed.ok) {
+      ctx.addIssue({ code: 'custom', message: parsed.problem });
+      return z.NEVER;
+    }
+    return parsed.ms;
+  });
+}
+
 /** Validated here so the error carries its path; `toPolicy` converts it. */
 const duration = z.string().superRefine((text, ctx) => {
   const parsed = parseDuration(text);
@@ -96,6 +108,12 @@ const role = strict({
     .default(1),
   channel: slackChannelId,
   requesters: users('requester (or remove requesters to let everyone request)').optional(),
+  /** How long a request may wait for a decision before it expires (default 24h). */
+  request_ttl: interval(MINUTE, 30 * DAY).optional(),
+  /** Remind the approvers once after this long; `off` for never (default 1h). */
+  remind_after: z.union([z.literal('off'), interval(MINUTE, 30 * DAY)]).optional(),
+  /** Warn the requester this long before the window ends; `off` for never (default 5m). */
+  warn_before: z.union([z.literal('off'), interval(30 * SECOND, DAY)]).optional(),
 }).superRefine((r, ctx) => {
   // N approvals means N distinct people; a duplicate in the list must not make an impossible rule look possible.
   const distinct = new Set(r.approvers.users).size;
@@ -190,6 +208,9 @@ function toRolePolicy(r: RoleFile): RolePolicy {
     approvals: r.approvals,
     channel: r.channel,
     ...(r.requesters ? { requesters: { users: [...r.requesters.users] } } : {}),
+    requestTtlMs: r.request_ttl ?? DEFAULT_REQUEST_TTL_MS,
+    remindAfterMs: r.remind_after === 'off' ? null : (r.remind_after ?? DEFAULT_REMIND_AFTER_MS),
+    warnBeforeMs: r.warn_before === 'off' ? 0 : (r.warn_before ?? DEFAULT_WARN_BEFORE_MS),
   };
 }
 

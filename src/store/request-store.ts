@@ -4,86 +4,16 @@
  * clicks and replays produce exactly one outcome. The audit entry and the outbox notifications of a
  * transition are written in the same transaction as the state they describe.
  */
-import { and, asc, eq, inArray, isNull, lt, ne, sql } from 'drizzle-orm';
-import type { Result } from '../domain/errors.js';
-import type { AccessRequest, AuditEntry, Decision, Effect, Transition } from '../domain/request.js';
+import { and, asc, desc, eq, inArray, isNull, lt, ne, sql } from 'drizzle-orm';
+import type { DomainError, Result } from '../domain/errors.js';
+import type { AccessRequest, AuditEntry, Decision, Transition } from '../domain/request.js';
 import type { ApplyOutcome, CardRef, Notification, RequestSnapshot, RequestStore } from '../use-cases/ports.js';
 import type { Database } from './db.js';
+import { SELECT_REQUEST, requestColumns, toDomain, toNotification } from './request-rows.js';
 import { accessRequests, auditEvents, chatMessages, decisions, grants, notifications } from './schema.js';
 
 type Tx = Parameters<Parameters<Database['transaction']>[0]>[0];
 type Executor = Database | Tx;
-
-const SELECT_REQUEST = {
-  request: accessRequests,
-  grant: grants,
-};
-
-type RequestRow = typeof accessRequests.$inferSelect;
-type GrantRow = typeof grants.$inferSelect;
-
-function toDomain(row: RequestRow, grant: GrantRow | null): AccessRequest {
-  return {
-    id: row.id,
-    status: row.status as AccessRequest['status'],
-    version: row.version,
-    platform: row.platform as AccessRequest['platform'],
-    requesterId: row.requesterId,
-    principal: row.principal,
-    resource: row.resource,
-    role: row.role,
-    grants: row.grants,
-    durationMs: row.durationSeconds * 1000,
-    reason: row.reason,
-    approvalsRequired: row.approvalsRequired,
-    channel: row.channel,
-    createdAt: row.createdAt,
-    decidedAt: row.decidedAt,
-    grantedAt: grant?.grantedAt ?? null,
-    expiresAt: grant?.expiresAt ?? null,
-    revokedAt: grant?.revokedAt ?? null,
-    revokeReason: (grant?.revokeReason as AccessRequest['revokeReason']) ?? null,
-    revokeAttempts: row.revokeAttempts,
-    lastError: row.lastError,
-  };
-}
-
-function requestColumns(r: AccessRequest) {
-  return {
-    status: r.status,
-    version: r.version,
-    platform: r.platform,
-    requesterId: r.requesterId,
-    principal: r.principal,
-    resource: r.resource,
-    role: r.role,
-    grants: r.grants,
-    durationSeconds: Math.round(r.durationMs / 1000),
-    reason: r.reason,
-    approvalsRequired: r.approvalsRequired,
-    channel: r.channel,
-    createdAt: r.createdAt,
-    decidedAt: r.decidedAt,
-    revokeAttempts: r.revokeAttempts,
-    lastError: r.lastError,
-  };
-}
-
-/** Effects that are chat messages go to the outbox; job effects are the use case's business. */
-function toNotification(effect: Effect): Notification | null {
-  switch (effect.type) {
-    case 'post-cards':
-    case 'refresh-cards':
-      return { kind: effect.type };
-    case 'notify-requester':
-      return { kind: 'notify-requester', notice: effect.notice };
-    case 'alert-approvers':
-      return { kind: 'alert-approvers', alert: effect.alert };
-    case 'schedule-grant':
-    case 'schedule-revoke':
-      return null;
-  }
-}
 
 async function writeRecords(tx: Tx, requestId: string, transition: Transition): Promise<string[]> {
   await tx.insert(auditEvents).values({ requestId, ...transition.audit });
@@ -110,6 +40,13 @@ async function loadSnapshot(ex: Executor, requestId: string, forUpdate: boolean)
   return { request: toDomain(row.request, row.grant), decisions: list };
 }
 
+/** Carries a refused transition out of its transaction, so the transaction rolls back. */
+class Refusal extends Error {
+  constructor(readonly outcome: { ok: false; error: DomainError }) {
+    super('refused');
+  }
+}
+
 export class PostgresRequestStore implements RequestStore {
   constructor(private readonly db: Database) {}
 
@@ -126,11 +63,22 @@ export class PostgresRequestStore implements RequestStore {
   }
 
   async apply(requestId: string, decide: (snapshot: RequestSnapshot) => Result<Transition>): Promise<ApplyOutcome> {
+    try {
+      return await this.applyInTransaction(requestId, decide);
+    } catch (error) {
+      if (error instanceof Refusal) return error.outcome;
+      throw error;
+    }
+  }
+
+  private applyInTransaction(requestId: string, decide: (snapshot: RequestSnapshot) => Result<Transition>): Promise<ApplyOutcome> {
     return this.db.transaction(async (tx) => {
       const snapshot = await loadSnapshot(tx, requestId, true);
       if (!snapshot) return { ok: false, error: { code: 'NOT_FOUND', requestId } };
       const result = decide(snapshot);
-      if (!result.ok) return result;
+      // A refusal rolls back instead of committing: nothing was written, and a rollback does not wait for
+      // a disk flush while holding the row lock (50 racing clicks would otherwise queue flush after flush).
+      if (!result.ok) throw new Refusal(result);
       const transition = result.value;
       const { next } = transition;
       const saved = await tx
@@ -155,7 +103,9 @@ export class PostgresRequestStore implements RequestStore {
       before.grantedAt !== after.grantedAt ||
       before.expiresAt !== after.expiresAt ||
       before.revokedAt !== after.revokedAt ||
-      before.revokeReason !== after.revokeReason;
+      before.revokeReason !== after.revokeReason ||
+      before.revokedBy !== after.revokedBy ||
+      before.revokeNote !== after.revokeNote;
     if (!changed) return;
     await tx
       .insert(grants)
@@ -168,10 +118,19 @@ export class PostgresRequestStore implements RequestStore {
         expiresAt: after.expiresAt,
         revokedAt: after.revokedAt,
         revokeReason: after.revokeReason,
+        revokedBy: after.revokedBy,
+        revokeNote: after.revokeNote,
       })
       .onConflictDoUpdate({
         target: grants.requestId,
-        set: { grantedAt: after.grantedAt, expiresAt: after.expiresAt, revokedAt: after.revokedAt, revokeReason: after.revokeReason },
+        set: {
+          grantedAt: after.grantedAt,
+          expiresAt: after.expiresAt,
+          revokedAt: after.revokedAt,
+          revokeReason: after.revokeReason,
+          revokedBy: after.revokedBy,
+          revokeNote: after.revokeNote,
+        },
       });
   }
 
@@ -234,6 +193,22 @@ export class PostgresRequestStore implements RequestStore {
       .orderBy(asc(grants.expiresAt), asc(accessRequests.createdAt))
       .limit(limit);
     return rows.map((r) => toDomain(r.request, r.grant));
+  }
+
+  async listForRequester(requesterId: string, statuses: AccessRequest['status'][], limit: number): Promise<AccessRequest[]> {
+    const rows = await this.db
+      .select(SELECT_REQUEST)
+      .from(accessRequests)
+      .leftJoin(grants, eq(grants.requestId, accessRequests.id))
+      .where(and(eq(accessRequests.requesterId, requesterId), inArray(accessRequests.status, statuses)))
+      .orderBy(desc(accessRequests.createdAt))
+      .limit(limit);
+    return rows.map((r) => toDomain(r.request, r.grant));
+  }
+
+  async auditTrail(requestId: string): Promise<(AuditEntry & { at: Date })[]> {
+    const rows = await this.db.select().from(auditEvents).where(eq(auditEvents.requestId, requestId)).orderBy(asc(auditEvents.id));
+    return rows.map((r) => ({ at: r.at, action: r.action, actor: r.actor, details: r.details as Record<string, unknown> }));
   }
 
   async listUndelivered(olderThan: Date, limit: number): Promise<string[]> {

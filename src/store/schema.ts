@@ -27,6 +27,12 @@ export const accessRequests = pgTable(
     approvalsRequired: integer('approvals_required').notNull(),
     channel: text('channel').notNull(),
     createdAt: ts('created_at').notNull(),
+    /** Undecided by then, the request expires. The default only serves rows older than the column. */
+    pendingUntil: ts('pending_until').notNull().default(sql`now() + interval '24 hours'`),
+    remindAt: ts('remind_at'),
+    remindedAt: ts('reminded_at'),
+    warnBeforeSeconds: integer('warn_before_seconds').notNull().default(0),
+    warnedAt: ts('warned_at'),
     decidedAt: ts('decided_at'),
     revokeAttempts: integer('revoke_attempts').notNull().default(0),
     lastError: text('last_error'),
@@ -62,6 +68,9 @@ export const grants = pgTable(
     expiresAt: ts('expires_at'),
     revokedAt: ts('revoked_at'),
     revokeReason: text('revoke_reason'),
+    /** Who asked for an early revoke, and why. */
+    revokedBy: text('revoked_by'),
+    revokeNote: text('revoke_note'),
   },
   (t) => [index('grants_expires_idx').on(t.expiresAt), index('grants_principal_idx').on(t.resource, t.principal)],
 );

@@ -16,6 +16,7 @@ export async function runEffects(
   for (const effect of transition.effects) {
     if (effect.type === 'schedule-grant') work.push(deps.queue.ensureGrant(requestId));
     if (effect.type === 'schedule-revoke') work.push(deps.queue.ensureRevoke(requestId, effect.at));
+    if (effect.type === 'schedule-check') work.push(deps.queue.ensureCheck(requestId, effect.check, effect.at));
   }
   const results = await Promise.allSettled(work);
   for (const r of results) {

@@ -4,7 +4,7 @@
  */
 import type { DomainError, Result } from '../domain/errors.js';
 import type { Policy } from '../domain/policy.js';
-import type { AccessRequest, ApproverAlert, AuditEntry, Decision, RequesterNotice, Transition } from '../domain/request.js';
+import type { AccessRequest, ApproverAlert, AuditEntry, Decision, RequesterNotice, TimedCheck, Transition } from '../domain/request.js';
 
 export interface RequestSnapshot {
   request: AccessRequest;
@@ -62,6 +62,10 @@ export interface RequestStore {
 
   // Reconciliation: read from PostgreSQL alone.
   listByStatus(statuses: AccessRequest['status'][], limit: number): Promise<AccessRequest[]>;
+  /** One person's requests in these states, newest first. */
+  listForRequester(requesterId: string, statuses: AccessRequest['status'][], limit: number): Promise<AccessRequest[]>;
+  /** The request's audit trail, oldest first. */
+  auditTrail(requestId: string): Promise<(AuditEntry & { at: Date })[]>;
   listUndelivered(olderThan: Date, limit: number): Promise<string[]>;
 
   // Outbox delivery.
@@ -81,6 +85,8 @@ export interface JobQueue {
   ensureGrant(requestId: string): Promise<void>;
   ensureRevoke(requestId: string, at: Date): Promise<void>;
   ensureDelivery(notificationId: string): Promise<void>;
+  /** A time-driven check (reminder, pending expiry, expiry warning) due at `at`. */
+  ensureCheck(requestId: string, check: TimedCheck, at: Date): Promise<void>;
 }
 
 /** What one grant is about, on one target: enough for a provider to derive every name it uses. */

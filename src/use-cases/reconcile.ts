@@ -4,6 +4,7 @@
  * request has its grant job, every undelivered notification is delivered. Runs at start and on a schedule;
  * safe to run any number of times, in any number of processes, because every enqueue is idempotent.
  */
+import { warningTime } from '../domain/request.js';
 import type { UseCaseDeps } from './deps.js';
 
 const BATCH = 1000;
@@ -13,16 +14,26 @@ export interface ReconcileReport {
   scheduled: number;
   grants: number;
   deliveries: number;
+  checks: number;
 }
 
 export async function reconcile(deps: Pick<UseCaseDeps, 'store' | 'queue' | 'clock'>): Promise<ReconcileReport> {
   const now = deps.clock.now();
-  const report: ReconcileReport = { overdue: 0, scheduled: 0, grants: 0, deliveries: 0 };
+  const report: ReconcileReport = { overdue: 0, scheduled: 0, grants: 0, deliveries: 0, checks: 0 };
   for (const request of await deps.store.listByStatus(['active', 'revoking'], BATCH)) {
     const due = request.expiresAt === null || request.expiresAt <= now || request.status === 'revoking';
     await deps.queue.ensureRevoke(request.id, due ? now : (request.expiresAt as Date));
     if (due) report.overdue += 1;
     else report.scheduled += 1;
+  }
+  for (const request of await deps.store.listByStatus(['pending'], BATCH)) {
+    await deps.queue.ensureCheck(request.id, 'expire', request.pendingUntil);
+    if (request.remindAt && !request.remindedAt) await deps.queue.ensureCheck(request.id, 'remind', request.remindAt);
+    report.checks += 1;
+  }
+  for (const request of await deps.store.listByStatus(['active'], BATCH)) {
+    const warnAt = request.expiresAt && !request.warnedAt ? warningTime(request, request.expiresAt) : null;
+    if (warnAt) await deps.queue.ensureCheck(request.id, 'warn', warnAt);
   }
   for (const request of await deps.store.listByStatus(['approved'], BATCH)) {
     await deps.queue.ensureGrant(request.id);

@@ -28,6 +28,7 @@ export async function submitRequest(deps: UseCaseDeps, input: SubmitInput): Prom
     return err({ code: 'NO_PRINCIPAL', userId: input.requesterId });
   }
   const rolePolicy = checked.value;
+  const now = deps.clock.now();
   const transition = submit({
     id: deps.newId(),
     platform: 'slack',
@@ -40,7 +41,10 @@ export async function submitRequest(deps: UseCaseDeps, input: SubmitInput): Prom
     reason: input.reason,
     approvalsRequired: rolePolicy.approvals,
     channel: rolePolicy.channel,
-    createdAt: deps.clock.now(),
+    createdAt: now,
+    pendingUntil: new Date(now.getTime() + rolePolicy.requestTtlMs),
+    remindAt: rolePolicy.remindAfterMs === null ? null : new Date(now.getTime() + rolePolicy.remindAfterMs),
+    warnBeforeMs: rolePolicy.warnBeforeMs,
   });
   const { notificationIds } = await deps.store.create(transition);
   await runEffects(deps, transition, notificationIds);

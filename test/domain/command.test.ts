@@ -54,3 +54,33 @@ describe('parseCommand: refusals name the problem and show the usage', () => {
     expect(result.usage).toBe(REQUEST_USAGE);
   });
 });
+
+describe('lifecycle commands', () => {
+  it.each([
+    ['list', { kind: 'list' }],
+    ['status req_abc123', { kind: 'status', requestId: 'req_abc123' }],
+    ['cancel req_abc123', { kind: 'cancel', requestId: 'req_abc123' }],
+    ['revoke req_abc123', { kind: 'revoke', requestId: 'req_abc123', note: null }],
+    ['revoke req_abc123 incident is over, thanks', { kind: 'revoke', requestId: 'req_abc123', note: 'incident is over, thanks' }],
+    ['STATUS req_abc123', { kind: 'status', requestId: 'req_abc123' }],
+  ])('%s', (text, command) => {
+    expect(parseCommand(text)).toEqual({ ok: true, command });
+  });
+
+  it.each([
+    ['status', /request id is missing/],
+    ['cancel', /request id is missing/],
+    ['revoke', /request id is missing/],
+    ['status req_1 extra', /takes only a request id/],
+    ['cancel <script>', /is not a request id/],
+    ['list everything', /takes nothing/],
+    [`revoke req_1 ${'x'.repeat(501)}`, /at most 500/],
+  ])('%s is refused with an explanation', (text, problem) => {
+    const result = parseCommand(text);
+    expect(result.ok).toBe(false);
+    if (!result.ok) {
+      expect(result.problem).toMatch(problem);
+      expect(result.usage).toMatch(/^\/access /);
+    }
+  });
+});

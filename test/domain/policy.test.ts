@@ -8,6 +8,7 @@ import {
   type Policy,
   type RequestDraft,
 } from '../../src/domain/policy.js';
+import { ROLE_TIMING_DEFAULTS } from '../../src/domain/policy.js';
 
 const ALICE = 'U0ALICE01';
 const BOB = 'U0BOB0002';
@@ -32,6 +33,7 @@ const policy: Policy = {
           approvers: { users: [BOB, CAROL] },
           approvals: 1,
           channel: 'C0APPROVE1',
+          ...ROLE_TIMING_DEFAULTS,
         },
         write: {
           grants: ['pg_write_all_data'],
@@ -39,6 +41,7 @@ const policy: Policy = {
           approvers: { users: [BOB, CAROL] },
           approvals: 2,
           channel: 'C0APPROVE1',
+          ...ROLE_TIMING_DEFAULTS,
         },
       },
     },
@@ -54,6 +57,7 @@ const policy: Policy = {
           approvals: 1,
           channel: 'C0APPROVE1',
           requesters: { users: [ALICE, BOB] },
+          ...ROLE_TIMING_DEFAULTS,
         },
       },
     },

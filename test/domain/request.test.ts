@@ -1,6 +1,7 @@
 import { describe, it, expect } from 'vitest';
 import { HOUR, MINUTE } from '../../src/domain/duration.js';
 import type { Policy } from '../../src/domain/policy.js';
+import { ROLE_TIMING_DEFAULTS } from '../../src/domain/policy.js';
 import type { DomainError, Result } from '../../src/domain/errors.js';
 import {
   REVOKE_ALERT_THRESHOLD,
@@ -39,8 +40,8 @@ const policy: Policy = {
       settings: { connection: { env: 'PROD_DB_URL' } },
       principal: 'email-local-part',
       roles: {
-        read: { grants: ['pg_read_all_data'], maxDurationMs: 4 * HOUR, approvers: { users: [BOB, CAROL] }, approvals: 1, channel: 'C0APPROVE1' },
-        write: { grants: ['pg_write_all_data'], maxDurationMs: 1 * HOUR, approvers: { users: [BOB, CAROL] }, approvals: 2, channel: 'C0APPROVE1' },
+        read: { grants: ['pg_read_all_data'], maxDurationMs: 4 * HOUR, approvers: { users: [BOB, CAROL] }, approvals: 1, channel: 'C0APPROVE1', ...ROLE_TIMING_DEFAULTS },
+        write: { grants: ['pg_write_all_data'], maxDurationMs: 1 * HOUR, approvers: { users: [BOB, CAROL] }, approvals: 2, channel: 'C0APPROVE1', ...ROLE_TIMING_DEFAULTS },
       },
     },
   },
@@ -60,6 +61,9 @@ function newRequest(patch: Partial<NewRequest> = {}): NewRequest {
     approvalsRequired: 1,
     channel: 'C0APPROVE1',
     createdAt: T0,
+    pendingUntil: new Date(T0.getTime() + 24 * 3_600_000),
+    remindAt: null,
+    warnBeforeMs: 0,
     ...patch,
   };
 }
@@ -109,7 +113,8 @@ describe('submit', () => {
       revokeAttempts: 0,
       lastError: null,
     });
-    expect(effects).toEqual([{ type: 'post-cards' }]);
+    // The expiry check is the only one: this request's role sends no reminder (remindAt null).
+    expect(effects).toEqual([{ type: 'post-cards' }, { type: 'schedule-check', check: 'expire', at: next.pendingUntil }]);
     expect(audit).toEqual({
       action: 'request.submitted',
       actor: ALICE,

@@ -9,10 +9,11 @@
  * `attemptFailed` here), delays firing, backoff times, stalled-job detection, and the `:` ban on ids (the
  * derived ids never contain one).
  */
-import { deliverJobId, grantJobId, revokeJobId } from '../../src/jobs/names.js';
+import { checkJobId, deliverJobId, grantJobId, revokeJobId } from '../../src/jobs/names.js';
+import type { TimedCheck } from '../../src/domain/request.js';
 import type { Clock, JobQueue } from '../../src/use-cases/ports.js';
 
-export type JobKind = 'grant' | 'revoke' | 'deliver';
+export type JobKind = 'grant' | 'revoke' | 'deliver' | 'check';
 export type JobState = 'waiting' | 'delayed' | 'completed' | 'failed';
 
 export interface FakeJob {
@@ -27,7 +28,7 @@ export interface FakeJob {
 }
 
 export interface QueueCall {
-  method: 'ensureGrant' | 'ensureRevoke' | 'ensureDelivery';
+  method: 'ensureGrant' | 'ensureRevoke' | 'ensureDelivery' | 'ensureCheck';
   target: string;
   at?: Date;
   refused: boolean;
@@ -53,6 +54,10 @@ export class FakeJobQueue implements JobQueue {
 
   async ensureDelivery(notificationId: string): Promise<void> {
     this.#ensure('ensureDelivery', 'deliver', deliverJobId(notificationId), notificationId, null);
+  }
+
+  async ensureCheck(requestId: string, check: TimedCheck, at: Date): Promise<void> {
+    this.#ensure('ensureCheck', 'check', checkJobId(check, requestId), requestId, new Date(at));
   }
 
   job(id: string): FakeJob | undefined {

@@ -61,6 +61,7 @@ function toNotification(effect: Effect): Notification | null {
       return { kind: 'alert-approvers', alert: effect.alert };
     case 'schedule-grant':
     case 'schedule-revoke':
+    case 'schedule-check':
       return null;
   }
 }
@@ -209,6 +210,20 @@ export class FakeRequestStore implements RequestStore {
       .sort((a, b) => key(a) - key(b) || a.createdAt.getTime() - b.createdAt.getTime())
       .slice(0, limit)
       .map(clone);
+  }
+
+  async listForRequester(requesterId: string, statuses: AccessRequest['status'][], limit: number): Promise<AccessRequest[]> {
+    this.#maybeFail('listForRequester');
+    return [...this.#requests.values()]
+      .filter((r) => r.requesterId === requesterId && statuses.includes(r.status))
+      .sort((a, b) => b.createdAt.getTime() - a.createdAt.getTime())
+      .slice(0, limit)
+      .map(clone);
+  }
+
+  async auditTrail(requestId: string): Promise<(AuditEntry & { at: Date })[]> {
+    this.#maybeFail('auditTrail');
+    return this.#audit.filter((a) => a.requestId === requestId).map(({ at, action, actor, details }) => clone({ at, action, actor, details }));
   }
 
   async listUndelivered(olderThan: Date, limit: number): Promise<string[]> {

@@ -5,6 +5,7 @@
  * Left out: the audit trail (the port has no reader for it) and real-concurrency races on one row, which
  * the store's own tests cover with two connection pools.
  */
+import { ROLE_TIMING_DEFAULTS } from '../../src/domain/policy.js';
 import { describe, expect, it } from 'vitest';
 import { HOUR, MINUTE } from '../../src/domain/duration.js';
 import type { Policy } from '../../src/domain/policy.js';
@@ -23,7 +24,7 @@ const policy: Policy = {
       provider: 'postgres',
       settings: { connection: { env: 'PROD_DB_URL' } },
       principal: 'email-local-part',
-      roles: { read: { grants: ['g_read'], maxDurationMs: 4 * HOUR, approvers: { users: [BOB] }, approvals: 1, channel: CHANNEL } },
+      roles: { read: { grants: ['g_read'], maxDurationMs: 4 * HOUR, approvers: { users: [BOB] }, approvals: 1, channel: CHANNEL, ...ROLE_TIMING_DEFAULTS } },
     },
   },
 };
@@ -45,6 +46,9 @@ function draft(over: Partial<NewRequest> = {}): NewRequest {
     approvalsRequired: 1,
     channel: CHANNEL,
     createdAt: new Date(),
+    pendingUntil: new Date(new Date().getTime() + 24 * 3_600_000),
+    remindAt: null,
+    warnBeforeMs: 0,
     ...over,
   };
 }

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { HOUR } from '../../src/domain/duration.js';
 import type { Policy } from '../../src/domain/policy.js';
+import { ROLE_TIMING_DEFAULTS } from '../../src/domain/policy.js';
 import { parsePolicy } from '../../src/policy/load.js';
 import { policyFileSchema, toPolicy } from '../../src/policy/schema.js';
 
@@ -41,6 +42,7 @@ const EXPECTED: Policy = {
           approvers: { users: ['U0BOB0002', 'U0CAROL03'] },
           approvals: 1,
           channel: 'C0APPROVE1',
+          ...ROLE_TIMING_DEFAULTS,
         },
         write: {
           grants: ['app_write'],
@@ -48,6 +50,7 @@ const EXPECTED: Policy = {
           approvers: { users: ['U0BOB0002', 'U0CAROL03'] },
           approvals: 2,
           channel: 'C0APPROVE1',
+          ...ROLE_TIMING_DEFAULTS,
         },
       },
     },

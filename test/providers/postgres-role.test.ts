@@ -4,6 +4,7 @@
  * Roles are cluster-global and other test files share the server, so every name carries a random suffix and
  * the target database is this file's own.
  */
+import { ROLE_TIMING_DEFAULTS } from '../../src/domain/policy.js';
 import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { describeProviderContract } from './contract.js';
@@ -238,7 +239,7 @@ describe('createProviderRegistry', () => {
         provider,
         settings: { connection: { env } },
         principal: 'email-local-part',
-        roles: { rw: { grants: [APP_RW], maxDurationMs: 3_600_000, approvers: { users: ['U2'] }, approvals: 1, channel: 'C1' } },
+        roles: { rw: { grants: [APP_RW], maxDurationMs: 3_600_000, approvers: { users: ['U2'] }, approvals: 1, channel: 'C1', ...ROLE_TIMING_DEFAULTS } },
       },
     },
   });

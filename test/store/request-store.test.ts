@@ -4,6 +4,7 @@
  * actually written, through a separate plain `postgres` client (the adapter's drizzle mapping is not trusted
  * to check itself).
  */
+import { ROLE_TIMING_DEFAULTS } from '../../src/domain/policy.js';
 import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DAY, HOUR, MINUTE, SECOND } from '../../src/domain/duration.js';
@@ -48,8 +49,8 @@ const policy: Policy = {
       settings: { connection: { env: 'PROD_DB_URL' } },
       principal: 'email-local-part',
       roles: {
-        read: { grants: ['pg_read_all_data'], maxDurationMs: 4 * HOUR, approvers: { users: APPROVERS }, approvals: 1, channel: 'C0APPROVE1' },
-        write: { grants: ['pg_write_all_data', 'pg_read_all_data'], maxDurationMs: HOUR, approvers: { users: APPROVERS }, approvals: 2, channel: 'C0APPROVE1' },
+        read: { grants: ['pg_read_all_data'], maxDurationMs: 4 * HOUR, approvers: { users: APPROVERS }, approvals: 1, channel: 'C0APPROVE1', ...ROLE_TIMING_DEFAULTS },
+        write: { grants: ['pg_write_all_data', 'pg_read_all_data'], maxDurationMs: HOUR, approvers: { users: APPROVERS }, approvals: 2, channel: 'C0APPROVE1', ...ROLE_TIMING_DEFAULTS },
       },
     },
     'billing-db': {
@@ -57,7 +58,7 @@ const policy: Policy = {
       settings: { connection: { env: 'BILLING_DB_URL' } },
       principal: 'email-local-part',
       roles: {
-        read: { grants: ['pg_read_all_data'], maxDurationMs: 4 * HOUR, approvers: { users: APPROVERS }, approvals: 1, channel: 'C0APPROVE2' },
+        read: { grants: ['pg_read_all_data'], maxDurationMs: 4 * HOUR, approvers: { users: APPROVERS }, approvals: 1, channel: 'C0APPROVE2', ...ROLE_TIMING_DEFAULTS },
       },
     },
   },
@@ -104,6 +105,9 @@ function newRequest(patch: Partial<NewRequest> = {}): NewRequest {
     approvalsRequired: 1,
     channel: 'C0APPROVE1',
     createdAt: T0,
+    pendingUntil: new Date(T0.getTime() + 24 * 3_600_000),
+    remindAt: null,
+    warnBeforeMs: 0,
     ...patch,
   };
 }
@@ -191,6 +195,8 @@ interface GrantRow {
   expires_at: Date | null;
   revoked_at: Date | null;
   revoke_reason: string | null;
+  revoked_by: string | null;
+  revoke_note: string | null;
 }
 
 async function requestRow(id: string): Promise<RequestRow | undefined> {
@@ -386,6 +392,8 @@ describe('grant window', () => {
       expires_at: at(2 * MINUTE + 2 * HOUR),
       revoked_at: null,
       revoke_reason: null,
+      revoked_by: null,
+      revoke_note: null,
     });
     expect(await storeA.get(r.id)).toMatchObject({ request: activated.next });
     expect(await requestRow(r.id)).toMatchObject({ status: 'active', version: 3 });
@@ -468,7 +476,7 @@ describe('grant window', () => {
       const mine = await createPending(p);
       await createActive(p, new Date(now.getTime() - 3 * HOUR)); // window ended an hour ago
       await createActive({ ...p, principal: 'someone_else', requesterId: DAVE }, now);
-      await createActive({ ...p, resource: 'billing-db', channel: 'C0APPROVE2' }, now);
+      await createActive({ ...p, resource: 'billing-db', channel: 'C0APPROVE2', ...ROLE_TIMING_DEFAULTS }, now);
       const approvedOnly = await createPending(p);
       applied(await decide(approvedOnly.id, approve(BOB), now));
       expect(await storeA.coveredElsewhere(mine, 'window')).toEqual([]);

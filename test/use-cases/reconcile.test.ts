@@ -36,14 +36,16 @@ describe('reconcile', () => {
 
     const report = await reconcile(w.deps);
 
-    expect(report).toEqual({ overdue: 2, scheduled: 1, grants: 1, deliveries: undelivered.length });
+    // `checks` counts pending requests whose expiry (and reminder) checks were ensured.
+    expect(report).toEqual({ overdue: 2, scheduled: 1, grants: 1, deliveries: undelivered.length, checks: 1 });
+    expect(w.queue.job(`expire-${ids.pending}`)).toMatchObject({ at: w.store.request(ids.pending).pendingUntil });
     expect(w.queue.job(`revoke-${ids.overdue}`)).toMatchObject({ at: now });
     expect(w.queue.job(`revoke-${ids.revoking}`)).toMatchObject({ at: now });
     expect(w.queue.job(`revoke-${ids.scheduled}`)).toMatchObject({ at: w.store.request(ids.scheduled).expiresAt });
     expect(w.queue.jobs('revoke')).toHaveLength(3);
     expect(w.queue.jobs('grant').map((j) => j.target)).toEqual([ids.grantLost]);
     expect(w.queue.jobs('deliver').map((j) => j.target).sort()).toEqual([...undelivered].sort());
-    for (const untouched of [ids.pending, ids.denied, ids.revoked]) {
+    for (const untouched of [ids.denied, ids.revoked]) {
       expect(w.queue.jobs().filter((j) => j.target === untouched)).toEqual([]);
     }
   });
@@ -103,7 +105,8 @@ describe('reconcile', () => {
     await reconcile(w.deps);
 
     expect(w.queue.jobs('deliver')).toHaveLength(1);
-    expect(w.queue.added).toBe(1);
+    expect(w.queue.calls.filter((c) => c.method === 'ensureDelivery')).toHaveLength(2);
+    expect(w.queue.jobs('deliver').map((j) => j.attemptsMade)).toEqual([0]);
   });
 
   it('brings forward a revoke waiting past the end of the window', async () => {

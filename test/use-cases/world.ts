@@ -3,6 +3,7 @@
  * the steps that bring a request to a given state through the use cases themselves (never by writing the
  * store directly), so every state a test starts from is one the product can reach.
  */
+import { ROLE_TIMING_DEFAULTS } from '../../src/domain/policy.js';
 import { expect } from 'vitest';
 import { HOUR, MINUTE } from '../../src/domain/duration.js';
 import type { Policy } from '../../src/domain/policy.js';
@@ -41,7 +42,7 @@ export function testPolicy(): Policy {
         settings: { connection: { env: 'PROD_DB_URL' } },
         principal: 'email-local-part',
         roles: {
-          read: { grants: ['app_read'], maxDurationMs: 4 * HOUR, approvers: { users: [BOB, CAROL] }, approvals: 1, channel: APPROVERS_CHANNEL },
+          read: { grants: ['app_read'], maxDurationMs: 4 * HOUR, approvers: { users: [BOB, CAROL] }, approvals: 1, channel: APPROVERS_CHANNEL, ...ROLE_TIMING_DEFAULTS },
           // Alice approves writes too: she still cannot approve her own.
           write: {
             grants: ['app_read', 'app_write'],
@@ -49,6 +50,7 @@ export function testPolicy(): Policy {
             approvers: { users: [ALICE, BOB, CAROL] },
             approvals: 2,
             channel: APPROVERS_CHANNEL,
+            ...ROLE_TIMING_DEFAULTS,
           },
           admin: {
             grants: ['app_admin'],
@@ -57,6 +59,7 @@ export function testPolicy(): Policy {
             approvals: 1,
             channel: APPROVERS_CHANNEL,
             requesters: { users: [DAVE] },
+            ...ROLE_TIMING_DEFAULTS,
           },
         },
       },

@@ -1,0 +1,26 @@
+/**
+ * Access given back before the window ends: by the requester ("I'm done"), or by an approver or admin of
+ * the role, with a reason. The request moves to `revoking` at once and its revoke job is brought forward; the
+ * job revokes, exactly once, however this races with the scheduled revoke.
+ */
+import { ok, type Result } from '../domain/errors.js';
+import { requestRevoke } from '../domain/request.js';
+import type { UseCaseDeps } from './deps.js';
+import { runEffects } from './effects.js';
+import type { RequestSnapshot } from './ports.js';
+
+export async function revokeEarly(
+  deps: UseCaseDeps,
+  input: { requestId: string; actorId: string; note: string | null },
+): Promise<Result<RequestSnapshot>> {
+  const policy = deps.policy.current();
+  const outcome = await deps.store.apply(input.requestId, (s) =>
+    requestRevoke(s.request, policy, { actorId: input.actorId, note: input.note }, deps.clock.now()),
+  );
+  if (!outcome.ok) {
+    await deps.store.audit({ action: 'revoke.refused', actor: input.actorId, details: { code: outcome.error.code } }, input.requestId);
+    return outcome;
+  }
+  await runEffects(deps, outcome.transition, outcome.notificationIds);
+  return ok({ request: outcome.transition.next, decisions: (await deps.store.get(input.requestId))?.decisions ?? [] });
+}

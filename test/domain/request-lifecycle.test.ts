@@ -1,0 +1,188 @@
+/**
+ * The rest of the lifecycle: a requester cancels, a pending request expires, approvers are reminded, the
+ * requester is warned before the end, and access is given back early. Table-driven, pure.
+ */
+import { describe, expect, it } from 'vitest';
+import { HOUR, MINUTE } from '../../src/domain/duration.js';
+import type { Result } from '../../src/domain/errors.js';
+import { ROLE_TIMING_DEFAULTS, type Policy } from '../../src/domain/policy.js';
+import {
+  activate,
+  cancel,
+  expirePending,
+  remind,
+  requestRevoke,
+  review,
+  submit,
+  warnExpiry,
+  warningTime,
+  type AccessRequest,
+  type NewRequest,
+  type Transition,
+} from '../../src/domain/request.js';
+
+const ALICE = 'U0ALICE01';
+const BOB = 'U0BOB0002';
+const ADMIN = 'U0ADMIN03';
+const MALLORY = 'U0MALL005';
+const T0 = new Date('2026-01-05T09:00:00.000Z');
+const at = (ms: number) => new Date(T0.getTime() + ms);
+
+const policy: Policy = {
+  version: 1,
+  admins: [ADMIN],
+  principals: {},
+  resources: {
+    'prod-db': {
+      provider: 'postgres',
+      settings: {},
+      principal: 'email-local-part',
+      roles: { read: { grants: ['app_read'], maxDurationMs: 4 * HOUR, approvers: { users: [BOB] }, approvals: 1, channel: 'C0APPROVE1', ...ROLE_TIMING_DEFAULTS } },
+    },
+  },
+};
+
+function draft(patch: Partial<NewRequest> = {}): NewRequest {
+  return {
+    id: 'req_life',
+    platform: 'slack',
+    requesterId: ALICE,
+    principal: 'alice',
+    resource: 'prod-db',
+    role: 'read',
+    grants: ['app_read'],
+    durationMs: 2 * HOUR,
+    reason: 'INC-1',
+    approvalsRequired: 1,
+    channel: 'C0APPROVE1',
+    createdAt: T0,
+    pendingUntil: at(24 * HOUR),
+    remindAt: at(HOUR),
+    warnBeforeMs: 5 * MINUTE,
+    ...patch,
+  };
+}
+
+const must = (r: Result<Transition>): Transition => {
+  if (!r.ok) throw new Error(JSON.stringify(r.error));
+  return r.value;
+};
+const pending = (patch: Partial<NewRequest> = {}) => submit(draft(patch)).next;
+const active = (patch: Partial<NewRequest> = {}): AccessRequest => {
+  const approved = must(review(pending(patch), [], policy, { deciderId: BOB, outcome: 'approve', reason: null }, at(MINUTE))).next;
+  return must(activate(approved, at(2 * MINUTE))).next;
+};
+const codeOf = (r: Result<Transition>) => (r.ok ? 'ok' : r.error.code);
+
+describe('submit schedules the time-driven checks', () => {
+  it('schedules the pending expiry and the reminder', () => {
+    expect(submit(draft()).effects).toEqual(
+      expect.arrayContaining([
+        { type: 'schedule-check', check: 'expire', at: at(24 * HOUR) },
+        { type: 'schedule-check', check: 'remind', at: at(HOUR) },
+      ]),
+    );
+  });
+
+  it('schedules no reminder when the role has none', () => {
+    expect(submit(draft({ remindAt: null })).effects.filter((e) => e.type === 'schedule-check')).toEqual([
+      { type: 'schedule-check', check: 'expire', at: at(24 * HOUR) },
+    ]);
+  });
+});
+
+describe('cancel', () => {
+  it.each([
+    ['the requester cancels a pending request', () => pending(), ALICE, 'ok'],
+    ['someone else cannot', () => pending(), BOB, 'NOT_YOURS'],
+    ['an active request cannot be cancelled (revoke it)', () => active(), ALICE, 'NOT_PENDING'],
+  ])('%s', (_label, make, actor, expected) => {
+    expect(codeOf(cancel(make(), [], actor))).toBe(expected);
+  });
+
+  it('retires the card and writes the audit entry', () => {
+    const t = must(cancel(pending(), [], ALICE));
+    expect(t.next.status).toBe('cancelled');
+    expect(t.effects).toEqual([{ type: 'refresh-cards' }]);
+    expect(t.audit).toEqual({ action: 'request.cancelled', actor: ALICE, details: {} });
+  });
+});
+
+describe('expirePending', () => {
+  it.each([
+    ['before its time-to-live', at(24 * HOUR - 1), 'NOT_DUE'],
+    ['exactly at it', at(24 * HOUR), 'ok'],
+    ['after it', at(30 * HOUR), 'ok'],
+  ])('%s → %s', (_label, now, expected) => {
+    expect(codeOf(expirePending(pending(), now))).toBe(expected);
+  });
+
+  it('tells the requester and retires the card; a decided request never expires', () => {
+    const t = must(expirePending(pending(), at(25 * HOUR)));
+    expect(t.next.status).toBe('expired');
+    expect(t.effects).toEqual([{ type: 'refresh-cards' }, { type: 'notify-requester', notice: 'expired' }]);
+    expect(codeOf(expirePending(active(), at(25 * HOUR)))).toBe('NOT_IN_STATE');
+  });
+});
+
+describe('remind', () => {
+  it('reminds the approvers once, when due', () => {
+    expect(codeOf(remind(pending(), at(HOUR - 1)))).toBe('NOT_DUE');
+    const t = must(remind(pending(), at(HOUR)));
+    expect(t.effects).toEqual([{ type: 'alert-approvers', alert: 'reminder' }]);
+    expect(t.next.remindedAt).toEqual(at(HOUR));
+    expect(codeOf(remind(t.next, at(2 * HOUR)))).toBe('NOT_IN_STATE');
+  });
+
+  it('does not remind about a request that was decided or has no reminder', () => {
+    expect(codeOf(remind(active(), at(HOUR)))).toBe('NOT_IN_STATE');
+    expect(codeOf(remind(pending({ remindAt: null }), at(HOUR)))).toBe('NOT_IN_STATE');
+  });
+});
+
+describe('warnExpiry', () => {
+  it.each([
+    ['a 2h window is warned 5 minutes before its end', 2 * HOUR, 5 * MINUTE, at(2 * MINUTE + 2 * HOUR - 5 * MINUTE)],
+    ['a window shorter than twice the warning is not warned', 8 * MINUTE, 5 * MINUTE, null],
+    ['a role without warnings is not warned', 2 * HOUR, 0, null],
+  ])('%s', (_label, durationMs, warnBeforeMs, expected) => {
+    const a = active({ durationMs, warnBeforeMs });
+    expect(warningTime(a, a.expiresAt as Date)).toEqual(expected);
+  });
+
+  it('activate schedules the warning, which fires once, when due', () => {
+    const approved = must(review(pending(), [], policy, { deciderId: BOB, outcome: 'approve', reason: null }, at(MINUTE))).next;
+    const warnAt = at(2 * MINUTE + 2 * HOUR - 5 * MINUTE);
+    expect(must(activate(approved, at(2 * MINUTE))).effects).toContainEqual({ type: 'schedule-check', check: 'warn', at: warnAt });
+    const a = active();
+    expect(codeOf(warnExpiry(a, new Date(warnAt.getTime() - 1)))).toBe('NOT_DUE');
+    const t = must(warnExpiry(a, warnAt));
+    expect(t.effects).toEqual([{ type: 'notify-requester', notice: 'expiring-soon' }]);
+    expect(codeOf(warnExpiry(t.next, warnAt))).toBe('NOT_IN_STATE');
+  });
+});
+
+describe('requestRevoke', () => {
+  it.each([
+    ['the requester gives access back, no reason needed', ALICE, null, 'ok'],
+    ['an approver of the role, with a reason', BOB, 'incident over', 'ok'],
+    ['an admin, with a reason', ADMIN, 'offboarding', 'ok'],
+    ['an approver without a reason', BOB, null, 'REASON_REQUIRED'],
+    ['anyone else', MALLORY, 'because', 'NOT_YOURS'],
+  ])('%s → %s', (_label, actorId, note, expected) => {
+    expect(codeOf(requestRevoke(active(), policy, { actorId, note }, at(HOUR)))).toBe(expected);
+  });
+
+  it('moves to revoking at once, records who and why, and brings the revoke forward', () => {
+    const t = must(requestRevoke(active(), policy, { actorId: BOB, note: 'incident over' }, at(HOUR)));
+    expect(t.next).toMatchObject({ status: 'revoking', revokeReason: 'early', revokedBy: BOB, revokeNote: 'incident over' });
+    expect(t.effects).toEqual([{ type: 'schedule-revoke', at: at(HOUR) }, { type: 'refresh-cards' }]);
+    expect(t.audit).toEqual({ action: 'revoke.requested', actor: BOB, details: { note: 'incident over' } });
+  });
+
+  it('refuses a request that is not active (already revoking, pending, revoked)', () => {
+    const revoking = must(requestRevoke(active(), policy, { actorId: ALICE, note: null }, at(HOUR))).next;
+    expect(codeOf(requestRevoke(revoking, policy, { actorId: ALICE, note: null }, at(HOUR)))).toBe('NOT_IN_STATE');
+    expect(codeOf(requestRevoke(pending(), policy, { actorId: ALICE, note: null }, at(HOUR)))).toBe('NOT_IN_STATE');
+  });
+});
