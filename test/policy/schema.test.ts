@@ -190,7 +190,7 @@ const BAD: { name: string; text: string; path: string; says: RegExp }[] = [
   { name: 'no approvers', text: edit(/\[U0BOB0002, U0CAROL03\] \}\n {8}approvals: 1/, '[] }\n        approvals: 1'), path: 'resources.prod-db.roles.read.approvers.users', says: /at least one approver/ },
   { name: 'empty roles', text: edit(/roles:[\s\S]*$/, 'roles: {}\n'), path: 'resources.prod-db.roles', says: /at least one role/ },
   { name: 'no grants', text: edit('grants: [app_read]', 'grants: []'), path: 'resources.prod-db.roles.read.grants', says: /at least one grant/ },
-  { name: 'unknown provider', text: edit('provider: postgres', 'provider: mysql'), path: 'resources.prod-db.provider', says: /supported: postgres/ },
+  { name: 'unknown provider', text: edit('provider: postgres', 'provider: oracle'), path: 'resources.prod-db.provider', says: /supported: postgres/ },
   { name: 'bad resource name', text: edit('prod-db:', '"prod db":'), path: 'resources["prod db"]', says: /not a valid resource name/ },
   { name: 'bad role name', text: edit('read:', '"-read":'), path: 'resources.prod-db.roles.-read', says: /not a valid role name/ },
   { name: 'missing channel', text: edit('        channel: C0APPROVE1\n', ''), path: 'resources.prod-db.roles.read.channel', says: /^required$/ },
