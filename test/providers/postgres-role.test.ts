@@ -273,7 +273,7 @@ describe('createProviderRegistry', () => {
   });
 
   it('refuses an unknown provider and an invalid URL without echoing it', () => {
-    expect(() => createProviderRegistry(policyWith('mysql', 'X'), { X: BOT_URL })).toThrow(/resources\.analytics\.provider.*mysql/);
+    expect(() => createProviderRegistry(policyWith('nosuch', 'X'), { X: BOT_URL })).toThrow(/resources\.analytics\.provider.*nosuch/);
     const bad = `postgres://u:${PASSWORD}@[bad/db`;
     expect(() => createProviderRegistry(policyWith('postgres', 'X'), { X: bad })).toThrow(/resources\.analytics\.connection\.env.* X /);
     try {
