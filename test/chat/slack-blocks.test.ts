@@ -3,7 +3,7 @@ import type { types } from '@slack/bolt';
 import { REQUEST_USAGE } from '../../src/domain/command.js';
 import { HOUR, MINUTE } from '../../src/domain/duration.js';
 import type { DomainError, DomainErrorCode } from '../../src/domain/errors.js';
-import { REVOKE_ALERT_THRESHOLD, type AccessRequest, type Decision } from '../../src/domain/request.js';
+import { REVOKE_ALERT_THRESHOLD } from '../../src/domain/request.js';
 import type { RequestSnapshot } from '../../src/use-cases/ports.js';
 import {
   approvalCard,
@@ -26,47 +26,20 @@ import {
   parseRoleOptionValue,
   requestIdOfDecisionBlock,
 } from '../../src/chat/slack/ids.js';
-import { BLOCKS_PER_MESSAGE_MAX, SECTION_FIELD_MAX, SECTION_TEXT_MAX, cut, escapeAndCut } from '../../src/chat/slack/limits.js';
+import { cut, escapeAndCut } from '../../src/chat/slack/limits.js';
 import { errorText } from '../../src/chat/slack/messages.js';
-
-const ALICE = 'U0ALICE01';
-const BOB = 'U0BOB0002';
-const CAROL = 'U0CAROL03';
-const T0 = new Date('2024-08-06T13:20:00Z');
-const later = (ms: number): Date => new Date(T0.getTime() + ms);
-
-function snapshot(patch: Partial<AccessRequest> = {}, decisions: Decision[] = []): RequestSnapshot {
-  return {
-    request: {
-      id: 'req_8f3a2c',
-      status: 'pending',
-      version: 1,
-      platform: 'slack',
-      requesterId: ALICE,
-      principal: 'alice',
-      resource: 'prod-db',
-      role: 'read',
-      grants: ['pg_read_all_data'],
-      durationMs: 2 * HOUR,
-      reason: 'INC-4821 hotfix',
-      approvalsRequired: 1,
-      channel: 'C0APPROVE1',
-      createdAt: T0,
-      decidedAt: null,
-      grantedAt: null,
-      expiresAt: null,
-      revokedAt: null,
-      revokeReason: null,
-      revokeAttempts: 0,
-      lastError: null,
-      ...patch,
-    },
-    decisions,
-  };
-}
-
-const approve = (approverId: string, at = later(MINUTE)): Decision => ({ approverId, outcome: 'approve', reason: null, at });
-const deny = (approverId: string, reason: string | null, at = later(MINUTE)): Decision => ({ approverId, outcome: 'deny', reason, at });
+import {
+  ALICE,
+  BOB,
+  CAROL,
+  approve,
+  deny,
+  expectWithinSlackLimits,
+  later,
+  ofType,
+  snapshot,
+  visible,
+} from './slack-fixtures.js';
 
 /** Snapshots of one request in every state after a decision, as the store would hold them. */
 const decided = {
@@ -85,43 +58,6 @@ function revoking(attempts: number, lastError: string | null = 'connection refus
     { status: 'revoking', decidedAt: later(MINUTE), grantedAt: later(2 * MINUTE), expiresAt: later(2 * HOUR), revokeReason: 'expired', revokeAttempts: attempts, lastError },
     [approve(BOB)],
   );
-}
-
-/** Every piece of text a person can see in a block, in order. */
-function blockTexts(block: types.KnownBlock): string[] {
-  switch (block.type) {
-    case 'section':
-      return [block.text?.text ?? '', ...(block.fields ?? []).map((f) => f.text)];
-    case 'context':
-      return block.elements.map((e) => ('text' in e && typeof e.text === 'string' ? e.text : ''));
-    case 'input':
-      return [block.label.text, block.hint?.text ?? ''];
-    case 'actions':
-      return block.elements.map((e) => (e.type === 'button' ? e.text.text : ''));
-    default:
-      return [];
-  }
-}
-
-function visible(message: { blocks: types.KnownBlock[] }): string {
-  return message.blocks.flatMap(blockTexts).join('\n');
-}
-
-function ofType<T extends types.KnownBlock['type']>(message: SlackMessage, type: T): Extract<types.KnownBlock, { type: T }>[] {
-  return message.blocks.filter((b): b is Extract<types.KnownBlock, { type: T }> => b.type === type);
-}
-
-/** The checks a fake Slack would make (style rule 13), for any message we render. */
-function expectWithinSlackLimits(message: SlackMessage): void {
-  expect(message.text.trim()).not.toBe('');
-  expect(message.blocks.length).toBeLessThanOrEqual(BLOCKS_PER_MESSAGE_MAX);
-  for (const block of ofType(message, 'section')) {
-    expect(block.text?.text.length ?? 0).toBeLessThanOrEqual(SECTION_TEXT_MAX);
-    for (const field of block.fields ?? []) expect(field.text.length).toBeLessThanOrEqual(SECTION_FIELD_MAX);
-  }
-  for (const block of ofType(message, 'context')) {
-    for (const el of block.elements) if ('text' in el && typeof el.text === 'string') expect(el.text.length).toBeLessThanOrEqual(SECTION_TEXT_MAX);
-  }
 }
 
 describe('approval card while pending', () => {
@@ -163,10 +99,12 @@ describe('approval card while pending', () => {
 });
 
 describe('approval card once decided', () => {
-  it.each(Object.entries(decided))('%s: no buttons, no input, names the decider and when', (_, snap) => {
+  it.each(Object.entries(decided))('%s: names the decider and when; buttons only while active', (_, snap) => {
     const card = approvalCard(snap);
-    expect(ofType(card, 'actions')).toEqual([]);
-    expect(ofType(card, 'input')).toEqual([]);
+    if (snap.request.status !== 'active') {
+      expect(ofType(card, 'actions')).toEqual([]);
+      expect(ofType(card, 'input')).toEqual([]);
+    }
     expect(visible(card)).toContain(`<@${BOB}>`);
     expect(visible(card)).toContain(`<!date^${Math.floor(later(MINUTE).getTime() / 1000)}^{date_short_pretty} {time}|${later(MINUTE).toISOString()}>`);
     expect(card.text).toContain(snap.request.status);
@@ -392,6 +330,8 @@ describe('errorText', () => {
     ALREADY_DECIDED: { code: 'ALREADY_DECIDED', requestId: 'req_8f3a2c', outcome: 'approve' },
     NOT_IN_STATE: { code: 'NOT_IN_STATE', requestId: 'req_8f3a2c', status: 'active', expected: ['revoking'] },
     NOT_DUE: { code: 'NOT_DUE', requestId: 'req_8f3a2c', expiresAt: later(2 * HOUR) },
+    NOT_YOURS: { code: 'NOT_YOURS', requestId: 'req_8f3a2c' },
+    REASON_REQUIRED: { code: 'REASON_REQUIRED', requestId: 'req_8f3a2c' },
   };
 
   it.each(Object.values(samples))('$code reads as a sentence', (error) => {

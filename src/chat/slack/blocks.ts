@@ -1,8 +1,8 @@
 /**
  * Block Kit renderers for Slack: the one module listeners and the notifier import. Every renderer is pure and
  * returns `{ text, blocks }` (or a view), with `text` as the notification and accessibility fallback.
- * The approval card lives in `card.ts`, person-to-person notices in `notices.ts`; this file holds the command
- * replies and the request form.
+ * The approval card lives in `card.ts`, person-to-person notices in `notices.ts`, the `/access list` and
+ * `/access status` replies in `query-replies.ts`; this file holds the other command replies and the request form.
  */
 import type { types } from '@slack/bolt';
 import { REASON_MAX_LENGTH } from '../../domain/command.js';
@@ -13,23 +13,36 @@ import { context, plain, section, type SlackMessage } from './format.js';
 
 export { approvalCard } from './card.js';
 export { approverAlert, receivedMessage, requesterNotice } from './notices.js';
+export { listMessage, statusMessage } from './query-replies.js';
 export type { Block, SlackMessage } from './format.js';
 
 const CMD = SLASH_COMMAND;
 
 export function helpMessage(): SlackMessage {
+  const usage = (text: string): string => `\`${escapeMrkdwn(text)}\``;
   return {
-    text: escapeMrkdwn(`${CMD} request <resource> <role> <duration> <reason…> asks for temporary access; ${CMD} request alone opens a form.`),
+    text: escapeMrkdwn(
+      `${CMD} request <resource> <role> <duration> <reason…> asks for temporary access; ${CMD} request alone opens a form. ` +
+        `Also: ${CMD} list, ${CMD} status <id>, ${CMD} cancel <id>, ${CMD} revoke <id> [reason…], ${CMD} help.`,
+    ),
     blocks: [
       section(
         '*Ask for temporary access*\n' +
-          `\`${escapeMrkdwn(`${CMD} request <resource> <role> <duration> <reason…>`)}\`\n` +
+          `${usage(`${CMD} request <resource> <role> <duration> <reason…>`)}\n` +
           `For example \`${CMD} request prod-db read 2h INC-4821 hotfix\`. ` +
           'An approver decides in the approvers’ channel; you get a DM when access is granted and again when it ends.',
       ),
       section(
         '*Durations*\n`30s`, `15m`, `2h`, `1d`, `1h30m`: largest unit first, each unit once. ' +
           'Each role has a maximum; the form shows it.',
+      ),
+      section(
+        '*Your requests*\n' +
+          `${usage(`${CMD} list`)}: your active access (with time left) and your pending requests.\n` +
+          `${usage(`${CMD} status <id>`)}: one request's whole story: decisions, the access window, its history.\n` +
+          `${usage(`${CMD} cancel <id>`)}: withdraw a pending request of yours.\n` +
+          `${usage(`${CMD} revoke <id> [reason…]`)}: end access now, before its window does. ` +
+          'A reason is required when revoking someone else’s access (approvers and admins of the role may).',
       ),
       section(`\`${CMD} request\` on its own opens a form listing what you may request.\n\`${CMD} help\` shows this message.`),
     ],

@@ -1,16 +1,15 @@
 /**
  * The approval card posted in the approvers' channel and updated in place on every change. A pure function of
  * the request snapshot: the same snapshot always renders the same card, so a late or repeated `chat.update`
- * can never show a state the store does not hold. Buttons exist only while the request is pending.
+ * can never show a state the store does not hold. Buttons exist only while the request is pending (Approve,
+ * Deny) or active (Revoke).
  */
-import type { types } from '@slack/bolt';
-import { REASON_MAX_LENGTH } from '../../domain/command.js';
 import { formatDuration } from '../../domain/duration.js';
 import { assertNever } from '../../domain/errors.js';
 import { REVOKE_ALERT_THRESHOLD, approvalsOf, type AccessRequest, type Decision } from '../../domain/request.js';
 import type { RequestSnapshot } from '../../use-cases/ports.js';
-import { ACTION_APPROVE, ACTION_DENY, DENY_REASON_ACTION, DENY_REASON_BLOCK, decisionBlockId } from './ids.js';
-import { BUTTON_VALUE_MAX, SECTION_FIELD_MAX, SECTION_TEXT_MAX, escapeMrkdwn } from './limits.js';
+import { decisionControls, revokeControls } from './controls.js';
+import { SECTION_FIELD_MAX, SECTION_TEXT_MAX, escapeMrkdwn } from './limits.js';
 import {
   bold,
   code,
@@ -18,7 +17,6 @@ import {
   fieldsSection,
   mention,
   mentions,
-  plain,
   plural,
   quote,
   section,
@@ -27,6 +25,9 @@ import {
   type Block,
   type SlackMessage,
 } from './format.js';
+
+/** A revoke note is at most `REASON_MAX_LENGTH` (500) when typed; older or odd data is cut here. */
+const NOTE_SHOWN_MAX = 600;
 
 export function approvalCard(snapshot: RequestSnapshot): SlackMessage {
   const { request } = snapshot;
@@ -80,44 +81,46 @@ export function codeList(items: string[], max: number): string {
 
 function pendingBlocks(snapshot: RequestSnapshot): Block[] {
   const { request } = snapshot;
-  const approvers = approvalsOf(snapshot.decisions).map((d) => d.approverId);
-  const progress =
-    request.approvalsRequired > 1
-      ? `*${approvers.length} of ${request.approvalsRequired} approvals*${approvers.length > 0 ? `: approved by ${mentions(approvers)}` : ''}`
-      : 'Waiting for an approver';
-  const denyReason: types.InputBlock = {
-    type: 'input',
-    block_id: DENY_REASON_BLOCK,
-    optional: true,
-    label: plain('Reason for denying (optional)'),
-    element: {
-      type: 'plain_text_input',
-      action_id: DENY_REASON_ACTION,
-      max_length: REASON_MAX_LENGTH,
-      placeholder: plain('Shown to the requester if you deny'),
-    },
-  };
-  const value = request.id.slice(0, BUTTON_VALUE_MAX);
-  const actions: types.ActionsBlock = {
-    type: 'actions',
-    block_id: decisionBlockId(request.id),
-    elements: [
-      { type: 'button', action_id: ACTION_APPROVE, style: 'primary', value, text: plain('Approve') },
-      { type: 'button', action_id: ACTION_DENY, style: 'danger', value, text: plain('Deny') },
-    ],
-  };
-  return [context(`:hourglass_flowing_sand: ${progress}`, `Requested ${slackDate(request.createdAt)}`), denyReason, actions];
+  return [context(`:hourglass_flowing_sand: ${approvalProgress(request, snapshot.decisions)}`, `Requested ${slackDate(request.createdAt)}`), ...decisionControls(request)];
+}
+
+/** "Waiting for an approver", or "*1 of 2 approvals*: approved by @bob" when more than one is needed. */
+export function approvalProgress(request: AccessRequest, decisions: Decision[]): string {
+  const approvers = approvalsOf(decisions).map((d) => d.approverId);
+  return request.approvalsRequired > 1
+    ? `*${approvers.length} of ${request.approvalsRequired} approvals*${approvers.length > 0 ? `: approved by ${mentions(approvers)}` : ''}`
+    : 'Waiting for an approver';
 }
 
 function decidedBlocks(snapshot: RequestSnapshot): Block[] {
   const { request, decisions } = snapshot;
-  if (request.status === 'denied') {
-    const denial = decisions.find((d) => d.outcome === 'deny');
-    const lines = [`:no_entry: *Denied*${denial ? ` by ${mention(denial.approverId)} ${slackDate(denial.at)}` : ''}`];
-    if (denial?.reason) lines.push(`*Reason for denying*\n${reasonQuote(denial.reason, SECTION_TEXT_MAX - 200)}`);
-    return [section(lines.join('\n'), 'req_status')];
+  switch (request.status) {
+    case 'denied': {
+      const denial = decisions.find((d) => d.outcome === 'deny');
+      const lines = [`:no_entry: *Denied*${denial ? ` by ${mention(denial.approverId)} ${slackDate(denial.at)}` : ''}`];
+      if (denial?.reason) lines.push(`*Reason for denying*\n${reasonQuote(denial.reason, SECTION_TEXT_MAX - 200)}`);
+      return [section(lines.join('\n'), 'req_status')];
+    }
+    case 'cancelled':
+      return [section([':heavy_multiplication_x: *Cancelled by the requester*', ...approvedSoFar(decisions)].join('\n'), 'req_status')];
+    case 'expired':
+      return [
+        section(
+          [`:hourglass: *Expired*: nobody decided before ${slackDate(request.pendingUntil)}`, ...approvedSoFar(decisions)].join('\n'),
+          'req_status',
+        ),
+      ];
+    case 'active':
+      return [section([approvedLine(request, decisions), ...grantLines(request)].join('\n'), 'req_status'), ...revokeControls(request)];
+    default:
+      return [section([approvedLine(request, decisions), ...grantLines(request)].join('\n'), 'req_status')];
   }
-  return [section([approvedLine(request, decisions), ...grantLines(request)].join('\n'), 'req_status')];
+}
+
+/** Approvals given before a request was cancelled or expired (only some of the required ones, or none). */
+function approvedSoFar(decisions: Decision[]): string[] {
+  const approvers = approvalsOf(decisions).map((d) => d.approverId);
+  return approvers.length > 0 ? [`Approved so far by ${mentions(approvers)}`] : [];
 }
 
 function approvedLine(request: AccessRequest, decisions: Decision[]): string {
@@ -135,7 +138,10 @@ function grantLines(request: AccessRequest): string[] {
     case 'active':
       return [`:unlock: *Active* until ${request.expiresAt ? slackDate(request.expiresAt) : 'the window ends'}`];
     case 'revoking': {
-      const lines = [`:hourglass_flowing_sand: ${request.revokeReason === 'expired' ? 'Window ended; revoking…' : 'Revoking…'}`];
+      const lines =
+        request.revokeReason === 'early'
+          ? [`:hourglass_flowing_sand: ${revokedEarlyBy(request)}; revoking…`, ...noteLines(request)]
+          : [`:hourglass_flowing_sand: ${request.revokeReason === 'expired' ? 'Window ended; revoking…' : 'Revoking…'}`];
       if (request.revokeAttempts >= REVOKE_ALERT_THRESHOLD) {
         lines.push(
           `:warning: *Revocation failing — retrying* (${plural(request.revokeAttempts, 'failed attempt')}). Last error: ${shownError(request.lastError)}`,
@@ -143,16 +149,31 @@ function grantLines(request: AccessRequest): string[] {
       }
       return lines;
     }
-    case 'revoked':
-      return [
-        `:lock: *Revoked*${request.revokedAt ? ` ${slackDate(request.revokedAt)}` : ''}${request.revokeReason === 'expired' ? ' (the window ended)' : ''}`,
-      ];
+    case 'revoked': {
+      const at = request.revokedAt ? ` ${slackDate(request.revokedAt)}` : '';
+      if (request.revokeReason === 'early') return [`:lock: ${revokedEarlyBy(request)}${at}`, ...noteLines(request)];
+      return [`:lock: *Revoked*${at}${request.revokeReason === 'expired' ? ' (the window ended)' : ''}`];
+    }
     case 'failed':
       return [`:x: *Grant failed*: ${shownError(request.lastError)}`];
     case 'pending':
     case 'denied':
+    case 'cancelled':
+    case 'expired':
       return [];
     default:
       return assertNever(request.status);
   }
+}
+
+/** `*Revoked early by @bob*`, with "(the requester)" when they gave it back themselves. */
+function revokedEarlyBy(request: AccessRequest): string {
+  if (!request.revokedBy) return '*Revoked early*';
+  const self = request.revokedBy === request.requesterId ? ' (the requester)' : '';
+  return `*Revoked early by ${mention(request.revokedBy)}*${self}`;
+}
+
+/** The revoke note, quoted (escaped and cut); nothing when none was given. */
+export function noteLines(request: Pick<AccessRequest, 'revokeNote'>, max = NOTE_SHOWN_MAX): string[] {
+  return request.revokeNote?.trim() ? [quote(request.revokeNote, max)] : [];
 }

@@ -4,6 +4,12 @@
  */
 import type { types } from '@slack/bolt';
 import {
+  ACTIONS_ELEMENTS_MAX,
+  BUTTON_TEXT_MAX,
+  BUTTON_VALUE_MAX,
+  CONFIRM_BUTTON_MAX,
+  CONFIRM_TEXT_MAX,
+  CONFIRM_TITLE_MAX,
   CONTEXT_ELEMENTS_MAX,
   PLAIN_TEXT_MAX,
   SECTION_FIELD_MAX,
@@ -50,6 +56,69 @@ export function fieldsSection(fields: string[], blockId?: string): types.Section
 
 export function context(...texts: string[]): types.ContextBlock {
   return { type: 'context', elements: texts.slice(0, CONTEXT_ELEMENTS_MAX).map((t) => mrkdwn(t)) };
+}
+
+export function actions(blockId: string, elements: types.Button[]): types.ActionsBlock {
+  return { type: 'actions', block_id: blockId, elements: elements.slice(0, ACTIONS_ELEMENTS_MAX) };
+}
+
+export interface ButtonOptions {
+  style?: 'primary' | 'danger';
+  confirm?: types.ConfirmationDialog;
+}
+
+/**
+ * A button whose `value` is what the listener acts on (a request id, far below the limit). A value over the
+ * limit is sliced rather than letting Slack refuse the whole message; the listener then finds no such request.
+ */
+export function button(text: string, actionId: string, value: string, options: ButtonOptions = {}): types.Button {
+  return {
+    type: 'button',
+    action_id: actionId,
+    text: plain(text, BUTTON_TEXT_MAX),
+    value: value.slice(0, BUTTON_VALUE_MAX),
+    ...(options.style ? { style: options.style } : {}),
+    ...(options.confirm ? { confirm: options.confirm } : {}),
+  };
+}
+
+/** A confirmation step before a button acts. Plain text throughout: the dialog renders no mentions or dates. */
+export function confirmDialog(title: string, text: string, confirm: string, deny: string, style?: 'primary' | 'danger'): types.ConfirmationDialog {
+  return {
+    title: plain(title, CONFIRM_TITLE_MAX),
+    text: plain(text, CONFIRM_TEXT_MAX),
+    confirm: plain(confirm, CONFIRM_BUTTON_MAX),
+    deny: plain(deny, CONFIRM_BUTTON_MAX),
+    ...(style ? { style } : {}),
+  };
+}
+
+/**
+ * Joins already-safe mrkdwn lines, keeping as many whole lines as fit in `max` characters and `maxLines`
+ * lines, and says visibly how many were left out (`more(n)`, "…and N more" by default). With `keep: 'last'`
+ * the newest (last) lines are kept and the note about the earlier ones comes first.
+ */
+export function linesWithin(
+  lines: string[],
+  max: number,
+  options: { maxLines?: number; keep?: 'first' | 'last'; more?: (n: number) => string } = {},
+): string {
+  const { maxLines = Infinity, keep = 'first', more = (n: number) => `_…and ${n} more_` } = options;
+  const ordered = keep === 'first' ? lines : [...lines].reverse();
+  const reserve = more(lines.length).length + 1;
+  const kept: string[] = [];
+  let length = 0;
+  for (const line of ordered) {
+    const separator = kept.length > 0 ? 1 : 0;
+    const room = kept.length === lines.length - 1 ? max : max - reserve;
+    if (kept.length >= maxLines || length + separator + line.length > room) break;
+    kept.push(line);
+    length += separator + line.length;
+  }
+  const rest = lines.length - kept.length;
+  if (rest > 0) kept.push(more(rest));
+  if (keep === 'last') kept.reverse();
+  return cutMrkdwn(kept.join('\n'), max);
 }
 
 /** A Slack user mention. Anything that is not a user id (e.g. the `system` actor) is shown as escaped text. */

@@ -6,13 +6,28 @@
 
 export const SLASH_COMMAND = '/access';
 
-/** Approve and Deny buttons on an approval card. The button `value` is the request id. */
+/**
+ * Approve and Deny buttons on a pending approval card, repeated on the approvers' reminder. The button `value`
+ * is the request id.
+ */
 export const ACTION_APPROVE = 'access_approve';
 export const ACTION_DENY = 'access_deny';
 
 /**
- * The card's actions block carries the request id too, so a listener can cross-check the button value.
- * The `req_decision:` prefix is the shape of cards already captured in fixtures.
+ * "Revoke" / "Revoke now": ends an active grant before its window does. On the approval card while the request is
+ * `active`, on the requester's "granted" and "expiring-soon" DMs, and on each row of `/access list`. The button
+ * `value` is the request id. Who clicked decides whether a reason is needed (see `REVOKE_REASON_BLOCK`).
+ */
+export const ACTION_REVOKE = 'access_revoke';
+
+/** "Cancel request" on the requester's private "request sent" confirmation. The button `value` is the request id. */
+export const ACTION_CANCEL = 'access_cancel';
+
+/**
+ * Every block of ours that holds a request's buttons (the card's actions block, a notice's actions block, a
+ * `/access list` row) carries the request id in its block id too, so a listener can cross-check the button
+ * value. The `req_decision:` prefix is the shape of cards already captured in fixtures; it is kept for the
+ * other buttons rather than inventing a second shape.
  */
 export const DECISION_BLOCK_PREFIX = 'req_decision:';
 
@@ -34,6 +49,14 @@ export function requestIdOfDecisionBlock(blockId: string): string | null {
  */
 export const DENY_REASON_BLOCK = 'access_deny_reason';
 export const DENY_REASON_ACTION = 'deny_reason';
+
+/**
+ * The optional "reason for revoking" text input on an active card. Like the deny reason, Slack sends what was
+ * typed with the Revoke click, in `state.values[REVOKE_REASON_BLOCK][REVOKE_REASON_ACTION].value`. It is
+ * optional for Slack, but required by the domain (`REASON_REQUIRED`) when the clicker is not the requester.
+ */
+export const REVOKE_REASON_BLOCK = 'access_revoke_reason';
+export const REVOKE_REASON_ACTION = 'revoke_reason';
 
 /** The request form opened by `/access request` with no arguments. */
 export const REQUEST_MODAL_CALLBACK = 'access_request_modal';

@@ -12,6 +12,12 @@ export const SECTION_FIELDS_MAX = 10;
 export const BLOCKS_PER_MESSAGE_MAX = 50;
 export const CONTEXT_ELEMENTS_MAX = 10;
 export const BUTTON_VALUE_MAX = 2000;
+/** Elements of one actions block. */
+export const ACTIONS_ELEMENTS_MAX = 25;
+/** Confirmation dialog: title, explanatory text, and the texts of its two buttons. */
+export const CONFIRM_TITLE_MAX = 100;
+export const CONFIRM_TEXT_MAX = 300;
+export const CONFIRM_BUTTON_MAX = 30;
 /** Header text, input placeholders, option values: plain_text capped at 150. */
 export const PLAIN_TEXT_MAX = 150;
 /** Button text. */

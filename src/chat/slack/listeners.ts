@@ -4,18 +4,22 @@
  * private "try again" message with a reference id; the stack goes to the log, never to chat.
  */
 import { randomUUID } from 'node:crypto';
-import type { App, BlockButtonAction, RespondArguments } from '@slack/bolt';
+import type { App, BlockAction, BlockButtonAction, RespondArguments, RespondFn } from '@slack/bolt';
+import type { WebClient } from '@slack/web-api';
 import { parseCommand } from '../../domain/command.js';
 import { parseDuration } from '../../domain/duration.js';
-import type { Result } from '../../domain/errors.js';
+import type { DomainError, Result } from '../../domain/errors.js';
 import { requestableRoles } from '../../domain/policy.js';
 import type { UseCaseDeps } from '../../use-cases/deps.js';
 import type { RequestSnapshot } from '../../use-cases/ports.js';
+import { cancelRequest } from '../../use-cases/cancel-request.js';
+import { listMyRequests, requestStory } from '../../use-cases/query-requests.js';
 import { reviewRequest } from '../../use-cases/review-request.js';
+import { revokeEarly } from '../../use-cases/revoke-early.js';
 import { submitRequest, type SubmitInput } from '../../use-cases/submit-request.js';
-import { helpMessage, receivedMessage, requestModal, usageMessage } from './blocks.js';
+import { helpMessage, listMessage, receivedMessage, requestModal, statusMessage, usageMessage } from './blocks.js';
 import { homeView } from './home.js';
-import { ACTION_APPROVE, ACTION_DENY, DENY_REASON_ACTION, DENY_REASON_BLOCK, REQUEST_MODAL, REQUEST_MODAL_CALLBACK, SLASH_COMMAND, parseRoleOptionValue } from './ids.js';
+import { ACTION_APPROVE, ACTION_CANCEL, ACTION_DENY, ACTION_REVOKE, DENY_REASON_ACTION, DENY_REASON_BLOCK, REVOKE_REASON_ACTION, REVOKE_REASON_BLOCK, REQUEST_MODAL, REQUEST_MODAL_CALLBACK, SLASH_COMMAND, parseRoleOptionValue } from './ids.js';
 import { cut } from './limits.js';
 import { errorText } from './messages.js';
 
@@ -34,7 +38,7 @@ async function settle(deps: UseCaseDeps, work: () => Promise<Result<RequestSnaps
   }
 }
 
-function outcomeText(outcome: Outcome): string {
+function outcomeText(outcome: { ok: true } | { ok: false; error: DomainError } | { ok: false; crashed: string }): string {
   if (outcome.ok) return '';
   if ('crashed' in outcome) {
     return `Something went wrong on our side and nothing was changed. Please try again in a minute (reference ${outcome.crashed}).`;
@@ -64,6 +68,36 @@ function timeout(ms: number): Promise<'timeout'> {
   return new Promise((resolve) => setTimeout(() => resolve('timeout'), ms).unref());
 }
 
+function revokedText(snapshot: RequestSnapshot): string {
+  return `Revoking \`${snapshot.request.id}\` now; the requester and the approvers' card will say when it is done.`;
+}
+
+/**
+ * A private answer to whoever clicked: ephemeral in the channel of a card, a reply through response_url for an
+ * ephemeral message or a DM (where postEphemeral cannot reach), or a DM as the last resort (App Home).
+ */
+async function tellClicker(client: WebClient, respond: RespondFn | null, body: BlockAction, text: string): Promise<void> {
+  const channel = body.channel?.id;
+  const inDm = channel?.startsWith('D') ?? false;
+  if (respond && body.response_url && (inDm || body.container?.is_ephemeral)) {
+    await respond({ response_type: 'ephemeral', replace_original: false, text });
+  } else if (channel && !inDm) {
+    await client.chat.postEphemeral({ channel, user: body.user.id, text });
+  } else {
+    await client.chat.postMessage({ channel: body.user.id, text });
+  }
+}
+
+async function settleValue<T>(deps: UseCaseDeps, work: () => Promise<T>, context: object): Promise<{ ok: true; value: T } | { ok: false; crashed: string }> {
+  try {
+    return { ok: true, value: await work() };
+  } catch (error) {
+    const ref = randomUUID().slice(0, 8);
+    deps.log.error({ ...context, ref, err: error }, 'query failed');
+    return { ok: false, crashed: ref };
+  }
+}
+
 export function registerSlackHandlers(app: App, deps: UseCaseDeps): void {
   app.command(SLASH_COMMAND, async ({ command, ack, respond, client }) => {
     const parsed = parseCommand(command.text);
@@ -81,6 +115,30 @@ export function registerSlackHandlers(app: App, deps: UseCaseDeps): void {
         // trigger_id lives ~3 s and is single-use: open the modal before anything slow.
         const options = requestableRoles(deps.policy.current(), command.user_id);
         await client.views.open({ trigger_id: command.trigger_id, view: requestModal(options) });
+        return;
+      }
+      case 'list': {
+        const mine = await settleValue(deps, () => listMyRequests(deps, command.user_id), { user: command.user_id });
+        await ack(mine.ok ? { response_type: 'ephemeral', ...listMessage(mine.value, deps.clock.now()) } : { response_type: 'ephemeral', text: outcomeText(mine) });
+        return;
+      }
+      case 'status': {
+        const story = await settleValue(deps, () => requestStory(deps, { requestId: cmd.requestId, viewerId: command.user_id }), { user: command.user_id });
+        if (story.ok && story.value.ok) {
+          await ack({ response_type: 'ephemeral', ...statusMessage(story.value.value, deps.clock.now()) });
+        } else {
+          await ack({ response_type: 'ephemeral', text: outcomeText(story.ok ? story.value : story) });
+        }
+        return;
+      }
+      case 'cancel': {
+        const outcome = await settle(deps, () => cancelRequest(deps, { requestId: cmd.requestId, actorId: command.user_id }), { user: command.user_id });
+        await ack({ response_type: 'ephemeral', text: outcome.ok ? `Request \`${cmd.requestId}\` is cancelled; its approvers' card says so.` : outcomeText(outcome) });
+        return;
+      }
+      case 'revoke': {
+        const outcome = await settle(deps, () => revokeEarly(deps, { requestId: cmd.requestId, actorId: command.user_id, note: cmd.note }), { user: command.user_id });
+        await ack({ response_type: 'ephemeral', text: outcome.ok ? revokedText(outcome.value) : outcomeText(outcome) });
         return;
       }
       case 'request': {
@@ -114,10 +172,26 @@ export function registerSlackHandlers(app: App, deps: UseCaseDeps): void {
       { user: deciderId, action: action.action_id },
     );
     if (outcome.ok) return; // the card itself is updated from the outbox, for everyone
-    const text = outcomeText(outcome);
-    const channel = body.channel?.id;
-    if (channel) await client.chat.postEphemeral({ channel, user: deciderId, text });
-    else await client.chat.postMessage({ channel: deciderId, text });
+    await tellClicker(client, null, body, outcomeText(outcome));
+  });
+
+  app.action<BlockButtonAction>({ type: 'block_actions', action_id: ACTION_REVOKE }, async ({ ack, body, action, client, respond }) => {
+    await ack();
+    const actorId = body.user.id;
+    const typed = body.state?.values?.[REVOKE_REASON_BLOCK]?.[REVOKE_REASON_ACTION]?.value?.trim();
+    const outcome = await settle(
+      deps,
+      () => revokeEarly(deps, { requestId: action.value ?? '', actorId, note: typed ? typed.slice(0, 500) : null }),
+      { user: actorId, action: action.action_id },
+    );
+    await tellClicker(client, respond, body, outcome.ok ? revokedText(outcome.value) : outcomeText(outcome));
+  });
+
+  app.action<BlockButtonAction>({ type: 'block_actions', action_id: ACTION_CANCEL }, async ({ ack, body, action, client, respond }) => {
+    await ack();
+    const actorId = body.user.id;
+    const outcome = await settle(deps, () => cancelRequest(deps, { requestId: action.value ?? '', actorId }), { user: actorId, action: action.action_id });
+    await tellClicker(client, respond, body, outcome.ok ? `Request \`${action.value ?? ''}\` is cancelled.` : outcomeText(outcome));
   });
 
   app.view(REQUEST_MODAL_CALLBACK, async ({ ack, body, view, client }) => {

@@ -20,6 +20,8 @@ const STATUS_WORDS: Record<string, string> = {
   revoked: 'over: the access was granted and has been revoked',
   denied: 'denied',
   failed: 'approved, but granting failed',
+  cancelled: 'cancelled by its requester',
+  expired: 'expired: nobody decided in time',
 };
 
 function name(text: string): string {
@@ -31,7 +33,8 @@ function list(names: string[]): string {
   return names.length > LIST_SHOWN_MAX ? `${shown} and ${names.length - LIST_SHOWN_MAX} more` : shown;
 }
 
-function statusWords(status: string): string {
+/** A status in words, to follow "it is": `still pending`, `denied`, … (unknown ones are shown as code). */
+export function statusWords(status: string): string {
   return STATUS_WORDS[status] ?? name(status);
 }
 
@@ -70,6 +73,10 @@ export function errorText(error: DomainError): string {
       return `That cannot be done to request ${name(error.requestId)} now: it is ${name(error.status)}, and this needs it to be ${error.expected.map(name).join(' or ')}.`;
     case 'NOT_DUE':
       return `Request ${name(error.requestId)} is not due to end until ${slackDate(error.expiresAt)}.`;
+    case 'NOT_YOURS':
+      return 'That request is not yours; only its requester, or an approver or admin of the role, can do that.';
+    case 'REASON_REQUIRED':
+      return "Say why: revoking someone else's access needs a reason (type it in the box above the button, or add it after the id).";
     default:
       return assertNever(error);
   }

@@ -1,13 +1,15 @@
 /**
- * Messages to one person or to the approvers' channel about a request: the requester's DMs, the alerts about a
- * failing revoke, and the private "request sent" confirmation. Pure renderers of the request snapshot.
+ * Messages to one person or to the approvers' channel about a request: the requester's DMs, the approvers'
+ * alerts (a failing revoke, a reminder of an undecided request) and the private "request sent" confirmation.
+ * Pure renderers of the request snapshot.
  */
 import { formatDuration } from '../../domain/duration.js';
 import { assertNever } from '../../domain/errors.js';
 import type { AccessRequest, ApproverAlert, RequesterNotice } from '../../domain/request.js';
 import type { RequestSnapshot } from '../../use-cases/ports.js';
-import { SECTION_FIELD_MAX, SECTION_TEXT_MAX, escapeMrkdwn } from './limits.js';
-import { codeList, reasonQuote, what } from './card.js';
+import { SECTION_FIELD_MAX, SECTION_TEXT_MAX, cut, escapeMrkdwn } from './limits.js';
+import { approvalProgress, codeList, noteLines, reasonQuote, what } from './card.js';
+import { cancelActions, decisionControls, revokeNowActions } from './controls.js';
 import { SLASH_COMMAND } from './ids.js';
 import { code, context, fieldsSection, mention, plural, section, shownError, slackDate, type SlackMessage } from './format.js';
 
@@ -42,23 +44,41 @@ export function requesterNotice(snapshot: RequestSnapshot, notice: RequesterNoti
               `until *${until}* (${formatDuration(request.durationMs)}).`,
           ),
           fieldsSection([`*Grants on the target*\n${codeList(request.grants, SECTION_FIELD_MAX - 24)}`, `*Request*\n${id}`]),
-          context('It is revoked automatically when the window ends. Request again if you need more time.'),
+          revokeNowActions(request),
+          context('It is revoked automatically when the window ends; done sooner? *Revoke now* gives it back. Request again if you need more time.'),
         ],
       };
     }
-    case 'revoked': {
-      const at = request.revokedAt ? ` ${slackDate(request.revokedAt)}` : '';
+    case 'expiring-soon': {
+      const until = request.expiresAt ? slackDate(request.expiresAt) : 'soon';
       return {
-        text: `Your access to ${plainWhat(request)} has ended.`,
+        text: `Your access to ${plainWhat(request)} ends ${until}.`,
+        blocks: [
+          section(`:alarm_clock: Your access to ${what(request)} (${id}) as ${code(request.principal)} *ends ${until}*.`),
+          revokeNowActions(request),
+          context(
+            `Need more time? Ask again with ${askAgain(request)} ` +
+              'for a new window; it needs approval like this one. Done already? *Revoke now* gives it back.',
+          ),
+        ],
+      };
+    }
+    case 'revoked':
+      return revokedNotice(snapshot);
+    case 'expired':
+      return {
+        text: `Your access request for ${plainWhat(request)} expired: nobody decided in time.`,
         blocks: [
           section(
-            `:lock: Your access to ${what(request)} (${id}) has ended: the ${formatDuration(request.durationMs)} window closed ` +
-              `and the grants were revoked${at}.`,
+            `:hourglass: Your request for ${what(request)} (${id}) *expired*: nobody decided before ${slackDate(request.pendingUntil)}. ` +
+              'Nothing was granted.',
           ),
-          context(`Need it again? \`${SLASH_COMMAND} request\`.`),
+          context(
+            `To ask again, send ${askAgain(request)}; ` +
+              `if it is urgent, ask an approver in ${channelLink(request.channel)} directly.`,
+          ),
         ],
       };
-    }
     case 'grant-failed':
       return {
         text: `Your approved request for ${plainWhat(request)} could not be granted.`,
@@ -94,6 +114,24 @@ export function approverAlert(snapshot: RequestSnapshot, alert: ApproverAlert): 
           ),
         ],
       };
+    case 'reminder': {
+      const since = slackDate(request.createdAt);
+      return {
+        text:
+          `Still waiting for a decision: ${mention(request.requesterId)}'s request for ${plainWhat(request)} ` +
+          `(${escapeMrkdwn(request.id)}), pending since ${since}.`,
+        blocks: [
+          section(
+            `:bell: *Still waiting for a decision*: ${mention(request.requesterId)}'s request for ${what(request)} (${id}), ` +
+              `*${formatDuration(request.durationMs)}* as ${code(request.principal)}, pending since ${since}.`,
+            'req_summary',
+          ),
+          section(`*Reason*\n${reasonQuote(request.reason, SECTION_TEXT_MAX - 12)}`, 'req_reason'),
+          context(`:hourglass_flowing_sand: ${approvalProgress(request, snapshot.decisions)}`, `Expires undecided ${slackDate(request.pendingUntil)}`),
+          ...decisionControls(request),
+        ],
+      };
+    }
     case 'revoke-recovered': {
       const at = request.revokedAt ? ` ${slackDate(request.revokedAt)}` : '';
       return {
@@ -126,7 +164,52 @@ export function receivedMessage(snapshot: RequestSnapshot): SlackMessage {
         `:outbox_tray: Request ${code(request.id)} sent to approvers: ${what(request)} for *${formatDuration(request.durationMs)}*.\n` +
           `It needs ${needs}, in ${channelLink(request.channel)}.`,
       ),
-      context("You will get a DM when it is decided, when access is granted and when it ends."),
+      cancelActions(request),
+      context('You will get a DM when it is decided, when access is granted and when it ends. Changed your mind? *Cancel request* withdraws it.'),
     ],
   };
+}
+
+/** The window ended, the requester gave it back, or someone else revoked it early (with their note). */
+function revokedNotice(snapshot: RequestSnapshot): SlackMessage {
+  const { request } = snapshot;
+  const id = code(request.id);
+  const at = request.revokedAt ? ` ${slackDate(request.revokedAt)}` : '';
+  const again = context(`Need it again? \`${SLASH_COMMAND} request\`.`);
+  if (request.revokeReason === 'early' && request.revokedBy === request.requesterId) {
+    return {
+      text: `You gave back your access to ${plainWhat(request)}.`,
+      blocks: [section(`:lock: You gave back your access to ${what(request)} (${id}); the grants were revoked${at}.`), again],
+    };
+  }
+  if (request.revokeReason === 'early') {
+    const by = request.revokedBy ? ` by ${mention(request.revokedBy)}` : '';
+    const note = noteLines(request);
+    return {
+      text: `Your access to ${plainWhat(request)} was revoked early${by}.`,
+      blocks: [
+        section(
+          `:lock: Your access to ${what(request)} (${id}) was revoked early${by}${note.length > 0 ? ':' : '.'}\n` +
+            `${note.length > 0 ? `${note.join('\n')}\n` : ''}The grants were revoked${at}.`,
+        ),
+        context(`Questions? Ask ${request.revokedBy ? mention(request.revokedBy) : 'an approver'}. Need it again? \`${SLASH_COMMAND} request\`.`),
+      ],
+    };
+  }
+  return {
+    text: `Your access to ${plainWhat(request)} has ended.`,
+    blocks: [
+      section(
+        `:lock: Your access to ${what(request)} (${id}) has ended: the ${formatDuration(request.durationMs)} window closed ` +
+          `and the grants were revoked${at}.`,
+      ),
+      again,
+    ],
+  };
+}
+
+/** `/access request prod-db read <duration> <reason…>` in a code span, names and placeholders escaped. */
+function askAgain(request: AccessRequest): string {
+  const name = (text: string): string => cut(text.replace(/`/g, "'"), 100);
+  return `\`${escapeMrkdwn(`${SLASH_COMMAND} request ${name(request.resource)} ${name(request.role)} <duration> <reason…>`)}\``;
 }
