@@ -6,7 +6,7 @@
  * Nothing here reads files or the environment; `load.ts` does that.
  */
 import { z } from 'zod';
-import { DAY, MINUTE, SECOND, parseDuration } from '../domain/duration.js';
+import { DAY, SECOND, parseDuration } from '../domain/duration.js';
 import { DEFAULT_REMIND_AFTER_MS, DEFAULT_REQUEST_TTL_MS, DEFAULT_WARN_BEFORE_MS, type Policy, type RolePolicy } from '../domain/policy.js';
 import { PROVIDER_CATALOG } from '../providers/catalog.js';
 
@@ -79,8 +79,9 @@ function name(kind: 'resource' | 'role') {
 }
 
 /** A duration setting with its own bounds, converted to milliseconds. */
-function interval(minMs: number, maxMs: number) {
-  return z.string().transform((text, ctx) => {
+function interval(minMs: number, maxMs: number, off = false) {
+  return z.string().transform((text, ctx): number | null => {
+    if (off && text.trim() === 'off') return null;
     const parsed = parseDuration(text, { minMs, maxMs });
     if (!parsed.ok) {
       ctx.addIssue({ code: 'custom', message: parsed.problem });
@@ -109,11 +110,11 @@ const role = strict({
   channel: slackChannelId,
   requesters: users('requester (or remove requesters to let everyone request)').optional(),
   /** How long a request may wait for a decision before it expires (default 24h). */
-  request_ttl: interval(MINUTE, 30 * DAY).optional(),
+  request_ttl: interval(5 * SECOND, 30 * DAY).optional(),
   /** Remind the approvers once after this long; `off` for never (default 1h). */
-  remind_after: z.union([z.literal('off'), interval(MINUTE, 30 * DAY)]).optional(),
+  remind_after: interval(SECOND, 30 * DAY, true).optional(),
   /** Warn the requester this long before the window ends; `off` for never (default 5m). */
-  warn_before: z.union([z.literal('off'), interval(30 * SECOND, DAY)]).optional(),
+  warn_before: interval(SECOND, DAY, true).optional(),
 }).superRefine((r, ctx) => {
   // N approvals means N distinct people; a duplicate in the list must not make an impossible rule look possible.
   const distinct = new Set(r.approvers.users).size;
@@ -209,8 +210,8 @@ function toRolePolicy(r: RoleFile): RolePolicy {
     channel: r.channel,
     ...(r.requesters ? { requesters: { users: [...r.requesters.users] } } : {}),
     requestTtlMs: r.request_ttl ?? DEFAULT_REQUEST_TTL_MS,
-    remindAfterMs: r.remind_after === 'off' ? null : (r.remind_after ?? DEFAULT_REMIND_AFTER_MS),
-    warnBeforeMs: r.warn_before === 'off' ? 0 : (r.warn_before ?? DEFAULT_WARN_BEFORE_MS),
+    remindAfterMs: r.remind_after === undefined ? DEFAULT_REMIND_AFTER_MS : r.remind_after,
+    warnBeforeMs: r.warn_before === undefined ? DEFAULT_WARN_BEFORE_MS : (r.warn_before ?? 0),
   };
 }
 

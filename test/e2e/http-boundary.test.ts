@@ -214,7 +214,7 @@ describe('the request form', () => {
     expect(opensTo()).toHaveLength(1);
     expect(view.callback_id).toBe(REQUEST_MODAL_CALLBACK);
     const roleInput = view.blocks.find((b) => b.block_id === REQUEST_MODAL.roleBlock);
-    expect(roleInput?.element?.options?.map((o) => o.value)).toEqual(['prod-db/read', 'prod-db/write']);
+    expect(roleInput?.element?.options?.map((o) => o.value)).toEqual(['prod-db/read', 'prod-db/write', 'prod-db/quick']);
     expect(await requestCount()).toBe(before);
   });
 

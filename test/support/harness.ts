@@ -38,6 +38,8 @@ export interface Harness {
   baseUrl: () => string;
   command(text: string, user?: string): Promise<{ status: number; body: Record<string, any> }>;
   click(action: 'access_approve' | 'access_deny', requestId: string, user: string, denyReason?: string): Promise<number>;
+  /** A click on the Revoke button of the request's card, with what was typed in its reason box. */
+  clickRevoke(requestId: string, user: string, reason?: string): Promise<number>;
   post(body: string, headers: Record<string, string>): Promise<Response>;
   /** Deletes every Redis key of this file's queues: what a FLUSHALL does to us, without touching other files. */
   loseRedisData(): Promise<void>;
@@ -89,6 +91,14 @@ resources:
         approvers: { users: [${USERS.bob}, ${USERS.carol}] }
         approvals: 2
         channel: ${APPROVERS_CHANNEL}
+      quick:
+        grants: [${target.roles.read}]
+        max_duration: 1h
+        approvers: { users: [${USERS.bob}, ${USERS.carol}] }
+        channel: ${APPROVERS_CHANNEL}
+        request_ttl: 6s
+        remind_after: 3s
+        warn_before: 3s
 `,
   );
   const secrets = { botToken: `xoxb-test-${sfx}-t0k3n`, signingSecret: `signing-${sfx}-s3cr3t` };
@@ -165,6 +175,17 @@ resources:
         p.state = {
           values: denyReason === undefined ? {} : { access_deny_reason: { deny_reason: { type: 'plain_text_input', value: denyReason } } },
         };
+      });
+      const res = await harness.post(body, signedHeaders(secrets.signingSecret, body, 'application/x-www-form-urlencoded'));
+      await res.text();
+      return res.status;
+    },
+    async clickRevoke(requestId, user, reason) {
+      const body = blockActionsBody((p) => {
+        p.user = { ...p.user, id: user, username: user.toLowerCase(), name: user.toLowerCase() };
+        p.actions[0] = { ...p.actions[0], action_id: 'access_revoke', value: requestId, block_id: `req_decision:${requestId}`, style: 'danger', text: { type: 'plain_text', text: 'Revoke', emoji: true } };
+        p.response_url = slack.responseUrl(`actions/${user}`);
+        p.state = { values: reason === undefined ? {} : { access_revoke_reason: { revoke_reason: { type: 'plain_text_input', value: reason } } } };
       });
       const res = await harness.post(body, signedHeaders(secrets.signingSecret, body, 'application/x-www-form-urlencoded'));
       await res.text();

@@ -1,0 +1,166 @@
+/**
+ * The whole lifecycle in chat, end to end: list, status, cancel, early revoke (by the requester and by an
+ * approver), reminders, pending expiry and the expiry warning, with the real app, database, queue and
+ * target roles. Time-driven behaviour uses a role with short settings (the harness's `quick` role).
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { FakeSlack, type SlackCall } from '../support/fake-slack.js';
+import { APPROVERS_CHANNEL, USERS, eventually, requestIdIn, startHarness, type Harness } from '../support/harness.js';
+
+let h: Harness;
+beforeAll(async () => {
+  h = await startHarness('lifecycle');
+});
+afterAll(async () => {
+  await h?.close();
+});
+
+const about = (id: string) => (c: SlackCall) => JSON.stringify(c.args).includes(id);
+const cardOf = (id: string) => h.slack.callsTo('chat.postMessage').find((c) => c.args.channel === APPROVERS_CHANNEL && about(id)(c));
+const lastCard = (id: string) => h.slack.callsTo('chat.update').filter(about(id)).at(-1);
+const dmsTo = (user: string, id: string) => h.slack.callsTo('chat.postMessage').filter((c) => c.args.channel === user && about(id)(c));
+const channelPosts = (id: string) => h.slack.callsTo('chat.postMessage').filter((c) => c.args.channel === APPROVERS_CHANNEL && about(id)(c));
+const actionIds = (call: SlackCall | undefined) =>
+  call ? FakeSlack.blocks(call).flatMap((b) => ((b as { elements?: { action_id?: string }[] }).elements ?? []).map((e) => e.action_id)).filter(Boolean) : [];
+const statusOf = async (id: string) => (await h.sql`SELECT status FROM access_requests WHERE id = ${id}`)[0]?.status as string;
+const actions = async (id: string) => (await h.sql`SELECT action FROM audit_events WHERE request_id = ${id} ORDER BY id`).map((r) => r.action as string);
+const hasRead = () => h.target.hasRole(h.target.principal, h.target.roles.read);
+const text = (body: Record<string, unknown>) => JSON.stringify(body);
+
+async function request(role: string, duration: string): Promise<string> {
+  const id = requestIdIn((await h.command(`request prod-db ${role} ${duration} INC-5 lifecycle`)).body);
+  await eventually(() => expect(cardOf(id)).toBeDefined());
+  return id;
+}
+
+async function activeGrant(duration: string, role = 'read'): Promise<string> {
+  const id = await request(role, duration);
+  expect(await h.click('access_approve', id, USERS.bob)).toBe(200);
+  await eventually(async () => expect(await statusOf(id)).toBe('active'));
+  return id;
+}
+
+describe('/access list and /access status', () => {
+  it('lists my pending requests and active grants, and tells a request’s story only to those involved', async () => {
+    const pendingId = await request('write', '30m');
+    const activeId = await activeGrant('1h');
+
+    const list = await h.command('list');
+    expect(list.body.response_type).toBe('ephemeral');
+    expect(text(list.body)).toContain(pendingId);
+    expect(text(list.body)).toContain(activeId);
+    expect(text(list.body)).toContain('access_revoke'); // a Revoke button for the active grant
+
+    const story = await h.command(`status ${activeId}`);
+    for (const part of ['requested', 'access granted', `<@${USERS.bob}>`, 'INC-5 lifecycle']) expect(text(story.body)).toContain(part);
+    const asApprover = await h.command(`status ${activeId}`, USERS.carol);
+    expect(text(asApprover.body)).toContain(activeId);
+    const asStranger = await h.command(`status ${activeId}`, USERS.dave);
+    expect(text(asStranger.body)).toMatch(/There is no request/);
+
+    await h.command(`revoke ${activeId}`);
+    await h.command(`cancel ${pendingId}`);
+    await eventually(async () => expect(await statusOf(activeId)).toBe('revoked'));
+  });
+});
+
+describe('/access cancel', () => {
+  it('withdraws a pending request, retires its card and refuses late clicks politely', async () => {
+    const id = await request('read', '1h');
+    expect(text((await h.command(`cancel ${id}`, USERS.bob)).body)).toMatch(/not yours/i);
+    const res = await h.command(`cancel ${id}`);
+    expect(text(res.body)).toMatch(/cancelled/i);
+    expect(await statusOf(id)).toBe('cancelled');
+    await eventually(() => expect(lastCard(id)).toBeDefined());
+    expect(actionIds(lastCard(id))).toEqual([]);
+    expect(JSON.stringify(FakeSlack.blocks(lastCard(id)!))).toMatch(/cancel/i);
+
+    expect(await h.click('access_approve', id, USERS.bob)).toBe(200);
+    await eventually(() =>
+      expect(h.slack.callsTo('chat.postEphemeral').some((c) => c.args.user === USERS.bob && /no longer pending/.test(String(c.args.text)))).toBe(true),
+    );
+    expect(await hasRead()).toBe(false);
+    expect(await actions(id)).toEqual(['request.submitted', 'cancel.refused', 'request.cancelled', 'decision.refused']);
+  });
+});
+
+describe('/access revoke', () => {
+  it('lets the requester give access back early: the role is gone at once and everyone is told once', async () => {
+    const id = await activeGrant('1h');
+    expect(await hasRead()).toBe(true);
+    const res = await h.command(`revoke ${id}`);
+    expect(text(res.body)).toMatch(/revoking/i);
+    await eventually(async () => expect(await statusOf(id)).toBe('revoked'));
+    expect(await hasRead()).toBe(false);
+    await eventually(() => expect(dmsTo(USERS.alice, id)).toHaveLength(2)); // granted, then given back
+    expect(JSON.stringify(dmsTo(USERS.alice, id)[1]!.args)).toMatch(/gave/i);
+    await eventually(() => expect(JSON.stringify(FakeSlack.blocks(lastCard(id)!))).toMatch(/early/i));
+    expect((await actions(id)).filter((a) => a === 'revoke.completed')).toHaveLength(1);
+  });
+
+  it('lets an approver revoke from the card, with a reason, and tells the requester who and why', async () => {
+    const id = await activeGrant('1h');
+    // The active card offers Revoke; without a reason the approver is asked for one, privately.
+    await eventually(() => expect(actionIds(lastCard(id))).toContain('access_revoke'));
+    expect(await h.clickRevoke(id, USERS.carol)).toBe(200);
+    await eventually(() =>
+      expect(h.slack.callsTo('chat.postEphemeral').some((c) => c.args.user === USERS.carol && /needs a reason/.test(String(c.args.text)))).toBe(true),
+    );
+    expect(await statusOf(id)).toBe('active');
+
+    expect(await h.clickRevoke(id, USERS.carol, 'incident closed')).toBe(200);
+    await eventually(async () => expect(await statusOf(id)).toBe('revoked'));
+    expect(await hasRead()).toBe(false);
+    await eventually(() => expect(dmsTo(USERS.alice, id)).toHaveLength(2));
+    const notice = JSON.stringify(dmsTo(USERS.alice, id)[1]!.args);
+    expect(notice).toContain(`<@${USERS.carol}>`);
+    expect(notice).toContain('incident closed');
+  });
+
+  it('refuses a stranger', async () => {
+    const id = await activeGrant('1h');
+    expect(text((await h.command(`revoke ${id} because`, USERS.dave)).body)).toMatch(/not yours/i);
+    expect(await statusOf(id)).toBe('active');
+    await h.command(`revoke ${id}`);
+    await eventually(async () => expect(await statusOf(id)).toBe('revoked'));
+  });
+
+  it('racing the scheduled revoke, revokes once and tells the requester once', async () => {
+    const id = await activeGrant('5s');
+    const [row] = await h.sql`SELECT expires_at FROM grants WHERE request_id = ${id}`;
+    await new Promise((r) => setTimeout(r, Math.max(0, row!.expires_at.getTime() - Date.now() - 30)));
+    await h.command(`revoke ${id}`);
+    await eventually(async () => expect(await statusOf(id)).toBe('revoked'));
+    await new Promise((r) => setTimeout(r, 1_500));
+    expect((await actions(id)).filter((a) => a === 'revoke.completed')).toHaveLength(1);
+    expect(dmsTo(USERS.alice, id)).toHaveLength(2);
+    expect(await hasRead()).toBe(false);
+  });
+});
+
+describe('time-driven behaviour', () => {
+  it('reminds the approvers once, then expires the undecided request and tells the requester', async () => {
+    const id = await request('quick', '10m');
+    await eventually(() => expect(channelPosts(id).length).toBe(2), 10_000); // the card, then the reminder
+    expect(actionIds(channelPosts(id)[1])).toEqual(expect.arrayContaining(['access_approve', 'access_deny']));
+    await eventually(async () => expect(await statusOf(id)).toBe('expired'), 10_000);
+    await eventually(() => expect(dmsTo(USERS.alice, id)).toHaveLength(1));
+    expect(actionIds(lastCard(id))).toEqual([]);
+    expect(channelPosts(id)).toHaveLength(2);
+
+    expect(await h.click('access_approve', id, USERS.bob)).toBe(200);
+    await eventually(() =>
+      expect(h.slack.callsTo('chat.postEphemeral').filter((c) => c.args.user === USERS.bob && /no longer pending/.test(String(c.args.text))).length).toBeGreaterThan(0),
+    );
+    expect((await actions(id)).filter((a) => a === 'request.reminded')).toHaveLength(1);
+  });
+
+  it('warns the requester before the window ends, with a Revoke now button', async () => {
+    const id = await activeGrant('8s', 'quick');
+    await eventually(() => expect(dmsTo(USERS.alice, id)).toHaveLength(2), 10_000); // granted, expiring soon
+    expect(await statusOf(id)).toBe('active');
+    expect(actionIds(dmsTo(USERS.alice, id)[1])).toContain('access_revoke');
+    await eventually(async () => expect(await statusOf(id)).toBe('revoked'), 15_000);
+    await eventually(() => expect(dmsTo(USERS.alice, id)).toHaveLength(3));
+  });
+});
