@@ -69,6 +69,8 @@ export interface AwsIamProviderOptions {
 }
 
 export class AwsIamProvider implements AccessProvider {
+  /** Each grant is its own inline policy, jit-<requestId>. */
+  readonly perGrantObjects = true;
   readonly #client: IAMClient;
   readonly #type: PrincipalType;
   readonly #policies: ReadonlyMap<string, readonly PolicyStatement[]>;

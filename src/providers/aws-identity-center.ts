@@ -84,6 +84,8 @@ export interface AwsIdentityCenterProviderOptions {
 }
 
 export class AwsIdentityCenterProvider implements AccessProvider {
+  /** An account assignment is shared by every grant of the same tuple. */
+  readonly perGrantObjects = false;
   readonly #client: SSOAdminClient;
   readonly #instanceArn: string;
   readonly #accountId: string;

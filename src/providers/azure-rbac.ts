@@ -52,6 +52,8 @@ export interface AzureRbacProviderOptions {
 }
 
 export class AzureRbacProvider implements AccessProvider {
+  /** Azure keeps one assignment per (principal, role, scope). */
+  readonly perGrantObjects = false;
   readonly #scope: string;
   /** The SDK wants the scope without its leading slash: with it, `subscriptions` became the URL's host. */
   readonly #sdkScope: string;

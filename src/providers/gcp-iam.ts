@@ -56,6 +56,8 @@ export interface GcpIamProviderOptions {
 }
 
 export class GcpIamProvider implements AccessProvider {
+  /** Each grant is its own conditional binding, titled jit-<requestId>. */
+  readonly perGrantObjects = true;
   readonly #client: cloudresourcemanager_v3.Cloudresourcemanager;
   readonly #resource: string;
   readonly #project: string;

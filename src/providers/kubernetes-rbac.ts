@@ -71,6 +71,8 @@ export function bindingName(requestId: string, grant: string): string {
 type Binding = V1RoleBinding & { kind: 'RoleBinding' | 'ClusterRoleBinding' };
 
 export class KubernetesRbacProvider implements AccessProvider {
+  /** Each grant is its own binding, jit-<requestId>-…. */
+  readonly perGrantObjects = true;
   readonly #namespace: string | undefined;
   readonly #roleKind: 'ClusterRole' | 'Role';
   readonly #subjectKind: 'User' | 'Group';

@@ -77,6 +77,8 @@ export interface MysqlRoleProviderOptions {
 type Conn = mysql.PoolConnection;
 
 export class MysqlRoleProvider implements AccessProvider {
+  /** Role memberships are shared by every grant of the same role. */
+  readonly perGrantObjects = false;
   readonly #pool: mysql.Pool;
   readonly #host: string;
   readonly #eventSchema: string | undefined;

@@ -34,6 +34,8 @@ export interface PostgresRoleProviderOptions {
 }
 
 export class PostgresRoleProvider implements AccessProvider {
+  /** Role memberships are shared by every grant of the same role. */
+  readonly perGrantObjects = false;
   readonly #sql: postgres.Sql;
 
   constructor(options: PostgresRoleProviderOptions) {

@@ -9,6 +9,7 @@
 import { activate, failGrant } from '../domain/request.js';
 import type { UseCaseDeps } from './deps.js';
 import { describeError, runEffects } from './effects.js';
+import { grantsToAdd, revocable } from './grant-scope.js';
 import { PermanentProviderError, targetOf } from './ports.js';
 
 export type ActivateOutcome = 'activated' | 'not-approved' | 'failed';
@@ -31,11 +32,7 @@ export async function activateGrant(
       const provider = deps.providers.forResource(request.resource);
       const expiresAt = new Date(deps.clock.now().getTime() + request.durationMs);
       const target = { requestId, principal: request.principal, expiresAt };
-      const heldNow = await provider.held({ ...target, grants: request.grants });
-      // What another grant of ours added is not pre-existing access: its own revoke decides its fate.
-      const ours = await deps.store.coveredElsewhere(request, 'until-revoked');
-      const preExisting = await deps.store.recordPreExisting(requestId, heldNow.filter((g) => !ours.includes(g)));
-      toGrant = request.grants.filter((g) => !preExisting.includes(g));
+      toGrant = await grantsToAdd(deps.store, provider, request, () => provider.held({ ...target, grants: request.grants }));
       await provider.grant({ ...target, grants: toGrant });
     } catch (error) {
       if (!(error instanceof PermanentProviderError) && !opts.finalAttempt) throw error;
@@ -45,10 +42,8 @@ export async function activateGrant(
     if (!outcome.ok) {
       // The request left `approved` while we granted (a future cancel or revoke): revoke wins.
       deps.log.warn({ requestId, code: outcome.error.code }, 'request changed while granting; taking the grant back');
-      const covered = await deps.store.coveredElsewhere(request, 'window');
-      await deps.providers
-        .forResource(request.resource)
-        .revoke(targetOf(request, toGrant.filter((g) => !covered.includes(g))));
+      const provider = deps.providers.forResource(request.resource);
+      await provider.revoke(targetOf(request, await revocable(deps.store, provider, request, toGrant)));
       return 'not-approved';
     }
     deps.log.info({ requestId, resource: request.resource, role: request.role }, 'grant activated');
@@ -63,10 +58,8 @@ async function giveUp(deps: UseCaseDeps, requestId: string, attempted: string[],
   if (snapshot && attempted.length > 0) {
     // Providers grant atomically where the target allows it; this clean-up covers the ones that cannot.
     try {
-      const covered = await deps.store.coveredElsewhere(snapshot.request, 'window');
-      await deps.providers
-        .forResource(snapshot.request.resource)
-        .revoke(targetOf(snapshot.request, attempted.filter((g) => !covered.includes(g))));
+      const provider = deps.providers.forResource(snapshot.request.resource);
+      await provider.revoke(targetOf(snapshot.request, await revocable(deps.store, provider, snapshot.request, attempted)));
     } catch (cleanup) {
       deps.log.error({ requestId, err: describeError(cleanup) }, 'clean-up after a failed grant failed');
       await deps.store.audit({ action: 'grant.cleanup-failed', actor: 'system', details: { error: describeError(cleanup) } }, requestId);

@@ -115,6 +115,13 @@ export function targetOf(request: AccessRequest, grants: string[]): GrantTarget 
  * cannot fix are `PermanentProviderError`.
  */
 export interface AccessProvider {
+  /**
+   * True when every grant creates its own object on the target (an inline policy, a binding named after the
+   * request): then a revoke removes exactly this grant's objects, whatever other grants hold. False when
+   * grants of the same role share one membership or assignment: then the use case leaves out what the
+   * principal held before and what another open grant still covers.
+   */
+  readonly perGrantObjects: boolean;
   /** Which of `target.grants` the principal holds right now, by any means. */
   held(target: GrantTarget): Promise<string[]>;
   grant(target: GrantTarget): Promise<void>;

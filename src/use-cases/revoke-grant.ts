@@ -9,6 +9,7 @@
 import { completeRevoke, recordRevokeFailure, startRevoke, type RevokeReason } from '../domain/request.js';
 import type { UseCaseDeps } from './deps.js';
 import { describeError, runEffects } from './effects.js';
+import { addedBy, revocable } from './grant-scope.js';
 import { targetOf } from './ports.js';
 
 export type RevokeOutcome = { kind: 'revoked' } | { kind: 'not-due'; at: Date } | { kind: 'nothing-to-do' };
@@ -35,9 +36,9 @@ async function revokeLocked(deps: UseCaseDeps, requestId: string, reason: Revoke
 
   const { request } = snapshot;
   try {
-    const [preExisting, covered] = await Promise.all([deps.store.preExisting(requestId), deps.store.coveredElsewhere(request, 'window')]);
-    const toRevoke = request.grants.filter((g) => !preExisting.includes(g) && !covered.includes(g));
-    await deps.providers.forResource(request.resource).revoke(targetOf(request, toRevoke));
+    const provider = deps.providers.forResource(request.resource);
+    const toRevoke = await revocable(deps.store, provider, request, await addedBy(deps.store, provider, request));
+    await provider.revoke(targetOf(request, toRevoke));
   } catch (error) {
     const message = describeError(error);
     deps.log.warn({ requestId, err: message }, 'revoke attempt failed; will retry');

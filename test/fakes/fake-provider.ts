@@ -26,6 +26,8 @@ export interface ProviderCall {
 const MAX_IDENTIFIER_BYTES = 63;
 
 export class FakeProvider implements AccessProvider {
+  /** Memberships, shared by grants of the same role, like PostgreSQL's. */
+  readonly perGrantObjects = false;
   readonly calls: ProviderCall[] = [];
   readonly #memberships = new Map<string, Set<string>>();
   readonly #roles: Set<string>;
