@@ -49,11 +49,13 @@ describe('a request approved by one approver', () => {
     await eventually(() => expect(dmsTo(USERS.alice, id).length).toBe(1));
     expect(JSON.stringify(dmsTo(USERS.alice, id)[0]!.args)).toContain(h.target.principal);
 
-    // The card is updated in place: who decided, no buttons.
-    await eventually(() => expect(updatesOf(id).length).toBeGreaterThan(0));
+    // The card is updated in place: who decided; Approve and Deny are gone, only Revoke remains while active.
+    // (The approval and the grant each refresh the card; wait for the grant's.)
+    await eventually(() =>
+      expect(actionsOf(updatesOf(id).at(-1) ?? { args: {} }).flatMap((a) => a.elements).map((b) => b.action_id)).toEqual(['access_revoke']),
+    );
     const last = updatesOf(id).at(-1)!;
     expect(last.args.ts).toBe(card.args.ts ?? last.args.ts);
-    expect(actionsOf(last)).toEqual([]);
     expect(JSON.stringify(FakeSlack.blocks(last))).toContain(`<@${USERS.bob}>`);
 
     // When the window ends the role is really gone, and Alice is told.
@@ -63,6 +65,8 @@ describe('a request approved by one approver', () => {
     expect(row?.status).toBe('revoked');
     expect(row!.revoked_at.getTime()).toBeGreaterThanOrEqual(row!.expires_at.getTime());
     expect(row!.expires_at.getTime() - row!.granted_at.getTime()).toBe(6_000);
+    // Once revoked, the card has no buttons at all.
+    await eventually(() => expect(actionsOf(updatesOf(id).at(-1)!)).toEqual([]));
 
     expect(await audit(id)).toEqual([
       `request.submitted:${USERS.alice}`,

@@ -145,7 +145,7 @@ describe('requests the policy refuses', () => {
     const before = await requestCount();
     const res = await h.command('request prod-db admin 1h x');
     expect(res.body.response_type).toBe('ephemeral');
-    expect(shown(res.body.text)).toContain('`prod-db` has no role `admin`. Its roles: `read`, `write`');
+    expect(shown(res.body.text)).toContain('`prod-db` has no role `admin`. Its roles: `quick`, `read`, `write`');
     expect(await requestCount()).toBe(before);
     expect(await refusals('UNKNOWN_ROLE')).toEqual([{ actor: USERS.alice, details: expect.objectContaining({ resource: 'prod-db', role: 'admin' }) }]);
   });
