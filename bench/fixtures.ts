@@ -58,6 +58,7 @@ export async function createPending(
         return store.create(
           submit({
             id,
+            extendsId: null,
             platform: 'slack',
             requesterId: REQUESTER,
             principal: 'alice',

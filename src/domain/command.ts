@@ -14,7 +14,8 @@ export type Command =
   | { kind: 'list' }
   | { kind: 'status'; requestId: string }
   | { kind: 'cancel'; requestId: string }
-  | { kind: 'revoke'; requestId: string; note: string | null };
+  | { kind: 'revoke'; requestId: string; note: string | null }
+  | { kind: 'extend'; requestId: string; durationMs: number; reason: string };
 
 export type CommandResult = { ok: true; command: Command } | { ok: false; problem: string; usage: string };
 
@@ -23,6 +24,7 @@ export const USAGE = {
   status: '/access status <request id>',
   cancel: '/access cancel <request id>',
   revoke: '/access revoke <request id> [reason…]   (a reason is required to revoke someone else’s access)',
+  extend: '/access extend <request id> <duration> <reason…>   e.g. /access extend req_7k2m9x4q1p 30m migration still running',
 } as const;
 const REQUEST_ID = /^[A-Za-z0-9_-]{1,64}$/;
 
@@ -54,6 +56,8 @@ export function parseCommand(rawText: string): CommandResult {
       }
       return withRequestId('revoke', rest, (requestId) => ({ kind: 'revoke', requestId, note: note === '' ? null : note }));
     }
+    case 'extend':
+      return parseExtend(rest, text);
     default:
       return { ok: false, problem: `unknown command "${verb}"`, usage: REQUEST_USAGE };
   }
@@ -69,6 +73,20 @@ function withRequestId(
   if (!REQUEST_ID.test(id)) return { ok: false, problem: `"${id}" is not a request id`, usage: USAGE[verb] };
   const command = build(id);
   return command ? { ok: true, command } : { ok: false, problem: `"${verb}" takes only a request id`, usage: USAGE[verb] };
+}
+
+function parseExtend(words: string[], text: string): CommandResult {
+  const fail = (problem: string): CommandResult => ({ ok: false, problem, usage: USAGE.extend });
+  const [id, duration] = words;
+  if (!id) return fail('the request id is missing');
+  if (!REQUEST_ID.test(id)) return fail(`"${id}" is not a request id`);
+  if (!duration) return fail('the extra time is missing');
+  const parsed = parseDuration(duration);
+  if (!parsed.ok) return fail(parsed.problem);
+  const reason = (/^\S+\s+\S+\s+\S+\s*([\s\S]*)$/.exec(text)?.[1] ?? '').trim();
+  if (reason === '') return fail('a reason is required (why you need more time)');
+  if (reason.length > REASON_MAX_LENGTH) return fail(`the reason is ${reason.length} characters; at most ${REASON_MAX_LENGTH} are allowed`);
+  return { ok: true, command: { kind: 'extend', requestId: id, durationMs: parsed.ms, reason } };
 }
 
 function parseRequest(words: string[], text: string): CommandResult {

@@ -16,7 +16,9 @@ export type DomainError =
   | { code: 'NOT_IN_STATE'; requestId: string; status: string; expected: string[] }
   | { code: 'NOT_DUE'; requestId: string; expiresAt: Date }
   | { code: 'NOT_YOURS'; requestId: string }
-  | { code: 'REASON_REQUIRED'; requestId: string };
+  | { code: 'REASON_REQUIRED'; requestId: string }
+  | { code: 'EXTENSION_PENDING'; requestId: string }
+  | { code: 'EXTENSION_TOO_LONG'; maxTotalMs: number; remainingMs: number };
 
 export type DomainErrorCode = DomainError['code'];
 

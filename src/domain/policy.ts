@@ -21,6 +21,8 @@ export interface RolePolicy {
   remindAfterMs: number | null;
   /** The requester is warned this long before the window ends; 0: no warning. */
   warnBeforeMs: number;
+  /** The longest a grant may last with its extensions; by default the role's maximum duration. */
+  maxTotalMs?: number | undefined;
 }
 
 export const DEFAULT_REQUEST_TTL_MS = 24 * 3_600_000;

@@ -109,6 +109,8 @@ const role = strict({
     .default(1),
   channel: slackChannelId,
   requesters: users('requester (or remove requesters to let everyone request)').optional(),
+  /** The longest a grant may last with its extensions (default: max_duration, so no extension beyond it). */
+  max_total_duration: interval(5 * SECOND, 30 * DAY).optional(),
   /** How long a request may wait for a decision before it expires (default 24h). */
   request_ttl: interval(5 * SECOND, 30 * DAY).optional(),
   /** Remind the approvers once after this long; `off` for never (default 1h). */
@@ -116,6 +118,10 @@ const role = strict({
   /** Warn the requester this long before the window ends; `off` for never (default 5m). */
   warn_before: interval(SECOND, DAY, true).optional(),
 }).superRefine((r, ctx) => {
+  const max = parseDuration(r.max_duration);
+  if (r.max_total_duration != null && max.ok && r.max_total_duration < max.ms) {
+    ctx.addIssue({ code: 'custom', path: ['max_total_duration'], message: 'must be at least max_duration (it includes the first window)' });
+  }
   // N approvals means N distinct people; a duplicate in the list must not make an impossible rule look possible.
   const distinct = new Set(r.approvers.users).size;
   if (r.approvals > distinct) {
@@ -209,6 +215,7 @@ function toRolePolicy(r: RoleFile): RolePolicy {
     approvals: r.approvals,
     channel: r.channel,
     ...(r.requesters ? { requesters: { users: [...r.requesters.users] } } : {}),
+    maxTotalMs: r.max_total_duration ?? undefined,
     requestTtlMs: r.request_ttl ?? DEFAULT_REQUEST_TTL_MS,
     remindAfterMs: r.remind_after === undefined ? DEFAULT_REMIND_AFTER_MS : r.remind_after,
     warnBeforeMs: r.warn_before === undefined ? DEFAULT_WARN_BEFORE_MS : (r.warn_before ?? 0),

@@ -17,6 +17,7 @@ export type GrantRow = typeof grants.$inferSelect;
 export function toDomain(row: RequestRow, grant: GrantRow | null): AccessRequest {
   return {
     id: row.id,
+    extendsId: row.extendsId,
     status: row.status as AccessRequest['status'],
     version: row.version,
     platform: row.platform as AccessRequest['platform'],
@@ -49,6 +50,7 @@ export function toDomain(row: RequestRow, grant: GrantRow | null): AccessRequest
 
 export function requestColumns(r: AccessRequest) {
   return {
+    extendsId: r.extendsId,
     status: r.status,
     version: r.version,
     platform: r.platform,

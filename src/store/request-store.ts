@@ -79,23 +79,55 @@ export class PostgresRequestStore implements RequestStore {
       // A refusal rolls back instead of committing: nothing was written, and a rollback does not wait for
       // a disk flush while holding the row lock (50 racing clicks would otherwise queue flush after flush).
       if (!result.ok) throw new Refusal(result);
-      const transition = result.value;
-      const { next } = transition;
-      const saved = await tx
-        .update(accessRequests)
-        .set({ ...requestColumns(next), updatedAt: sql`now()` })
-        .where(and(eq(accessRequests.id, requestId), eq(accessRequests.version, snapshot.request.version)))
-        .returning({ id: accessRequests.id });
-      // The row lock makes a lost race impossible here; the version check is the belt to its braces.
-      if (saved.length !== 1) throw new Error(`compare-and-swap failed for ${requestId} at version ${snapshot.request.version}`);
-      if (transition.decision) {
-        const d = transition.decision;
-        await tx.insert(decisions).values({ requestId, approverId: d.approverId, outcome: d.outcome, reason: d.reason, decidedAt: d.at });
-      }
-      await this.saveGrantWindow(tx, snapshot.request, next);
-      const notificationIds = await writeRecords(tx, requestId, transition);
-      return { ok: true, transition, notificationIds };
+      return { ok: true, transition: result.value, notificationIds: await this.saveTransition(tx, snapshot, result.value) };
     });
+  }
+
+  async applyTogether(
+    requestIds: string[],
+    decide: (snapshots: RequestSnapshot[]) => Result<Transition[]>,
+  ): Promise<{ ok: true; applied: { transition: Transition; notificationIds: string[] }[] } | { ok: false; error: DomainError }> {
+    try {
+      return await this.db.transaction(async (tx) => {
+        // Locks in a fixed order, so two transactions over the same rows cannot deadlock.
+        const locked = new Map<string, RequestSnapshot>();
+        for (const id of [...requestIds].sort()) {
+          const snapshot = await loadSnapshot(tx, id, true);
+          if (!snapshot) return { ok: false as const, error: { code: 'NOT_FOUND' as const, requestId: id } };
+          locked.set(id, snapshot);
+        }
+        const snapshots = requestIds.map((id) => locked.get(id) as RequestSnapshot);
+        const result = decide(snapshots);
+        if (!result.ok) throw new Refusal(result);
+        const applied = [];
+        for (const [i, transition] of result.value.entries()) {
+          applied.push({ transition, notificationIds: await this.saveTransition(tx, snapshots[i] as RequestSnapshot, transition) });
+        }
+        return { ok: true as const, applied };
+      });
+    } catch (error) {
+      if (error instanceof Refusal) return error.outcome;
+      throw error;
+    }
+  }
+
+  /** Saves one transition of a row locked by the caller: the state (compare-and-swap), its decision, window, audit and outbox. */
+  private async saveTransition(tx: Tx, snapshot: RequestSnapshot, transition: Transition): Promise<string[]> {
+    const requestId = snapshot.request.id;
+    const { next } = transition;
+    const saved = await tx
+      .update(accessRequests)
+      .set({ ...requestColumns(next), updatedAt: sql`now()` })
+      .where(and(eq(accessRequests.id, requestId), eq(accessRequests.version, snapshot.request.version)))
+      .returning({ id: accessRequests.id });
+    // The row lock makes a lost race impossible here; the version check is the belt to its braces.
+    if (saved.length !== 1) throw new Error(`compare-and-swap failed for ${requestId} at version ${snapshot.request.version}`);
+    if (transition.decision) {
+      const d = transition.decision;
+      await tx.insert(decisions).values({ requestId, approverId: d.approverId, outcome: d.outcome, reason: d.reason, decidedAt: d.at });
+    }
+    await this.saveGrantWindow(tx, snapshot.request, next);
+    return writeRecords(tx, requestId, transition);
   }
 
   private async saveGrantWindow(tx: Tx, before: AccessRequest, after: AccessRequest): Promise<void> {
@@ -193,6 +225,16 @@ export class PostgresRequestStore implements RequestStore {
       .orderBy(asc(grants.expiresAt), asc(accessRequests.createdAt))
       .limit(limit);
     return rows.map((r) => toDomain(r.request, r.grant));
+  }
+
+  async pendingExtensionOf(requestId: string): Promise<AccessRequest | null> {
+    const [row] = await this.db
+      .select(SELECT_REQUEST)
+      .from(accessRequests)
+      .leftJoin(grants, eq(grants.requestId, accessRequests.id))
+      .where(and(eq(accessRequests.extendsId, requestId), inArray(accessRequests.status, ['pending', 'approved'])))
+      .limit(1);
+    return row ? toDomain(row.request, row.grant) : null;
   }
 
   async listForRequester(requesterId: string, statuses: AccessRequest['status'][], limit: number): Promise<AccessRequest[]> {

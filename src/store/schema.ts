@@ -12,6 +12,8 @@ export const accessRequests = pgTable(
   'access_requests',
   {
     id: text('id').primaryKey(),
+    /** An extension request points at the grant it extends. */
+    extendsId: text('extends_id'),
     status: text('status').notNull(),
     /** Compare-and-swap token: every saved transition increments it. */
     version: integer('version').notNull(),
@@ -38,7 +40,11 @@ export const accessRequests = pgTable(
     lastError: text('last_error'),
     updatedAt: ts('updated_at').notNull().default(sql`now()`),
   },
-  (t) => [index('access_requests_status_idx').on(t.status), index('access_requests_requester_idx').on(t.requesterId)],
+  (t) => [
+    index('access_requests_status_idx').on(t.status),
+    index('access_requests_requester_idx').on(t.requesterId),
+    index('access_requests_extends_idx').on(t.extendsId),
+  ],
 );
 
 /** One approver's decision; the unique index makes a second decision by the same person impossible. */

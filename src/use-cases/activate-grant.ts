@@ -6,9 +6,10 @@
  * pre-existing access. The provider call is idempotent, and the window starts only when the grant is saved.
  * All of it runs under the target lock, so a revoke of an overlapping grant cannot interleave.
  */
-import { activate, failGrant } from '../domain/request.js';
+import { activate, failGrant, type AccessRequest } from '../domain/request.js';
 import type { UseCaseDeps } from './deps.js';
 import { describeError, runEffects } from './effects.js';
+import { applyApprovedExtension } from './extend-grant.js';
 import { grantsToAdd, revocable } from './grant-scope.js';
 import { PermanentProviderError, targetOf } from './ports.js';
 
@@ -26,6 +27,7 @@ export async function activateGrant(
     const snapshot = await deps.store.get(requestId);
     if (!snapshot || snapshot.request.status !== 'approved') return 'not-approved';
     const { request } = snapshot;
+    if (request.extendsId) return extensionGrant(deps, request, opts);
     let toGrant: string[] = [];
     try {
       // Inside the try: a resource that left the policy is retried (a rolling deploy), then fails cleanly.
@@ -50,6 +52,19 @@ export async function activateGrant(
     await runEffects(deps, outcome.transition, outcome.notificationIds);
     return 'activated';
   });
+}
+
+/** An extension's grant job: errors retry like a grant's; when it gives up, it fails the extension only. */
+async function extensionGrant(deps: UseCaseDeps, request: AccessRequest, opts: { finalAttempt: boolean }): Promise<ActivateOutcome> {
+  try {
+    return await applyApprovedExtension(deps, request);
+  } catch (error) {
+    if (!(error instanceof PermanentProviderError) && !opts.finalAttempt) throw error;
+    // Never the clean-up revoke of giveUp: what is granted belongs to the grant being extended.
+    const outcome = await deps.store.apply(request.id, (s) => failGrant(s.request, describeError(error), deps.clock.now()));
+    if (outcome.ok) await runEffects(deps, outcome.transition, outcome.notificationIds);
+    return 'failed';
+  }
 }
 
 async function giveUp(deps: UseCaseDeps, requestId: string, attempted: string[], error: unknown): Promise<ActivateOutcome> {

@@ -37,6 +37,16 @@ export interface RequestStore {
   create(transition: Transition): Promise<{ notificationIds: string[] }>;
   get(requestId: string): Promise<RequestSnapshot | null>;
   apply(requestId: string, decide: (snapshot: RequestSnapshot) => Result<Transition>): Promise<ApplyOutcome>;
+  /**
+   * Like `apply`, over several requests at once (an extension and the grant it extends): all rows locked,
+   * one decision over all of them, every transition saved, or nothing.
+   */
+  applyTogether(
+    requestIds: string[],
+    decide: (snapshots: RequestSnapshot[]) => Result<Transition[]>,
+  ): Promise<{ ok: true; applied: { transition: Transition; notificationIds: string[] }[] } | { ok: false; error: DomainError }>;
+  /** The pending or approved extension of a request, if any. */
+  pendingExtensionOf(requestId: string): Promise<AccessRequest | null>;
   /** Appends an audit entry that is not part of a transition (a refused attempt, an alert). */
   audit(entry: AuditEntry, requestId?: string): Promise<void>;
   /**
@@ -126,6 +136,18 @@ export interface AccessProvider {
   held(target: GrantTarget): Promise<string[]>;
   grant(target: GrantTarget): Promise<void>;
   revoke(target: GrantTarget): Promise<void>;
+  /**
+   * Checks, without changing anything on the target, that the bot can reach it and holds what granting and
+   * revoking `grants` needs (`accessbot provider check`). Findings never carry secrets. Optional: a provider
+   * without it cannot be checked ahead of its first grant.
+   */
+  check?(grants: string[]): Promise<ProviderCheck>;
+}
+
+/** The outcome of `AccessProvider.check`: `ok` unless some finding is `fail`. */
+export interface ProviderCheck {
+  ok: boolean;
+  findings: { level: 'ok' | 'warn' | 'fail'; what: string }[];
 }
 
 export class PermanentProviderError extends Error {

@@ -31,6 +31,7 @@ export async function submitRequest(deps: UseCaseDeps, input: SubmitInput): Prom
   const now = deps.clock.now();
   const transition = submit({
     id: deps.newId(),
+    extendsId: null,
     platform: 'slack',
     requesterId: input.requesterId,
     principal,

@@ -162,7 +162,7 @@ describe('requester notices through the lifecycle', () => {
     expect(msg.text).toBe(`Your access to prod-db / read ends <!date^${Math.floor(later(2 * HOUR).getTime() / 1000)}^{date_short_pretty} {time}|${later(2 * HOUR).toISOString()}>.`);
     const text = visible(msg);
     expect(text).toContain(`ends ${dateToken(later(2 * HOUR))}`);
-    expect(text).toContain('/access request prod-db read &lt;duration&gt; &lt;reason…&gt;');
+    expect(text).toContain('/access extend req_8f3a2c &lt;duration&gt; &lt;reason…&gt;');
     expect(offered(msg)).toEqual([[ACTION_REVOKE, ID]]);
     expect(buttons(msg)[0]?.text.text).toBe('Revoke now');
   });

@@ -332,6 +332,8 @@ describe('errorText', () => {
     NOT_DUE: { code: 'NOT_DUE', requestId: 'req_8f3a2c', expiresAt: later(2 * HOUR) },
     NOT_YOURS: { code: 'NOT_YOURS', requestId: 'req_8f3a2c' },
     REASON_REQUIRED: { code: 'REASON_REQUIRED', requestId: 'req_8f3a2c' },
+    EXTENSION_PENDING: { code: 'EXTENSION_PENDING', requestId: 'req_8f3a2c' },
+    EXTENSION_TOO_LONG: { code: 'EXTENSION_TOO_LONG', maxTotalMs: 4 * 3_600_000, remainingMs: 30 * 60_000 },
   };
 
   it.each(Object.values(samples))('$code reads as a sentence', (error) => {

@@ -27,6 +27,7 @@ export const dateToken = (at: Date): string => `<!date^${Math.floor(at.getTime()
 export function request(patch: Partial<AccessRequest> = {}): AccessRequest {
   return {
     id: 'req_8f3a2c',
+    extendsId: null,
     status: 'pending',
     version: 1,
     platform: 'slack',

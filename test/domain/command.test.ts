@@ -63,6 +63,7 @@ describe('lifecycle commands', () => {
     ['revoke req_abc123', { kind: 'revoke', requestId: 'req_abc123', note: null }],
     ['revoke req_abc123 incident is over, thanks', { kind: 'revoke', requestId: 'req_abc123', note: 'incident is over, thanks' }],
     ['STATUS req_abc123', { kind: 'status', requestId: 'req_abc123' }],
+    ['extend req_abc123 30m migration  still running', { kind: 'extend', requestId: 'req_abc123', durationMs: 30 * 60_000, reason: 'migration  still running' }],
   ])('%s', (text, command) => {
     expect(parseCommand(text)).toEqual({ ok: true, command });
   });
@@ -74,6 +75,10 @@ describe('lifecycle commands', () => {
     ['status req_1 extra', /takes only a request id/],
     ['cancel <script>', /is not a request id/],
     ['list everything', /takes nothing/],
+    ['extend', /request id is missing/],
+    ['extend req_1', /extra time is missing/],
+    ['extend req_1 forever please', /not a duration/],
+    ['extend req_1 30m', /reason is required/],
     [`revoke req_1 ${'x'.repeat(501)}`, /at most 500/],
   ])('%s is refused with an explanation', (text, problem) => {
     const result = parseCommand(text);

@@ -8,7 +8,9 @@ import type { Result } from '../../src/domain/errors.js';
 import { ROLE_TIMING_DEFAULTS, type Policy } from '../../src/domain/policy.js';
 import {
   activate,
+  applyExtension,
   cancel,
+  checkExtension,
   expirePending,
   remind,
   requestRevoke,
@@ -45,6 +47,7 @@ const policy: Policy = {
 function draft(patch: Partial<NewRequest> = {}): NewRequest {
   return {
     id: 'req_life',
+    extendsId: null,
     platform: 'slack',
     requesterId: ALICE,
     principal: 'alice',
@@ -186,3 +189,55 @@ describe('requestRevoke', () => {
     expect(codeOf(requestRevoke(pending(), policy, { actorId: ALICE, note: null }, at(HOUR)))).toBe('NOT_IN_STATE');
   });
 });
+
+describe('extensions', () => {
+  const extension = (original: AccessRequest, durationMs: number): AccessRequest => {
+    const asked = submit(draft({ id: 'req_ext', extendsId: original.id, durationMs })).next;
+    return must(review(asked, [], policy, { deciderId: BOB, outcome: 'approve', reason: null }, at(10 * MINUTE))).next;
+  };
+
+  it.each([
+    ['within the maximum total', ALICE, HOUR, 4 * HOUR, false, null],
+    ['exactly up to it', ALICE, 2 * HOUR, 4 * HOUR, false, null],
+    ['past it', ALICE, 2 * HOUR + 1, 4 * HOUR, false, 'EXTENSION_TOO_LONG'],
+    ['by someone else', BOB, HOUR, 4 * HOUR, false, 'NOT_YOURS'],
+    ['while another extension waits', ALICE, HOUR, 4 * HOUR, true, 'EXTENSION_PENDING'],
+  ])('asked %s → %s', (_label, requesterId, durationMs, maxTotalMs, pendingExtension, expected) => {
+    expect(checkExtension(active(), { requesterId, durationMs, maxTotalMs, pendingExtension })?.code ?? null).toBe(expected);
+  });
+
+  it('is refused for a grant that is not active', () => {
+    expect(checkExtension(pending(), { requesterId: ALICE, durationMs: HOUR, maxTotalMs: 4 * HOUR, pendingExtension: false })?.code).toBe('NOT_IN_STATE');
+  });
+
+  it('once approved, lengthens the window in one step and moves the revoke and the warning', () => {
+    const original = active();
+    const [ext, grant] = must2(applyExtension(extension(original, HOUR), original, 4 * HOUR, at(20 * MINUTE)));
+    const newEnd = new Date((original.expiresAt as Date).getTime() + HOUR);
+    expect(ext.next.status).toBe('applied');
+    expect(grant.next).toMatchObject({ status: 'active', expiresAt: newEnd, durationMs: 3 * HOUR, warnedAt: null, version: original.version + 1 });
+    expect(grant.effects).toEqual([
+      { type: 'schedule-revoke', at: newEnd },
+      { type: 'notify-requester', notice: 'extended' },
+      { type: 'refresh-cards' },
+      { type: 'schedule-check', check: 'warn', at: new Date(newEnd.getTime() - 5 * MINUTE) },
+    ]);
+  });
+
+  it.each([
+    ['the grant already ended', (o: AccessRequest) => ({ ...o, status: 'revoked' as const }), 4 * HOUR, /already ended/],
+    ['two extensions together would pass the maximum', (o: AccessRequest) => ({ ...o, durationMs: 3 * HOUR + 30 * MINUTE }), 4 * HOUR, /maximum total/],
+  ])('fails the extension, and lengthens nothing, when %s', (_label, change, maxTotalMs, why) => {
+    const original = active();
+    const [ext, grant] = must2(applyExtension(extension(original, HOUR), change(original), maxTotalMs, at(20 * MINUTE)));
+    expect(ext.next.status).toBe('failed');
+    expect(ext.next.lastError).toMatch(why);
+    expect(grant.next.expiresAt).toEqual(original.expiresAt);
+    expect(grant.effects).toEqual([]);
+  });
+});
+
+function must2(r: Result<[Transition, Transition]>): [Transition, Transition] {
+  if (!r.ok) throw new Error(JSON.stringify(r.error));
+  return r.value;
+}

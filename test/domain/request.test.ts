@@ -50,6 +50,7 @@ const policy: Policy = {
 function newRequest(patch: Partial<NewRequest> = {}): NewRequest {
   return {
     id: 'req_01',
+    extendsId: null,
     platform: 'slack',
     requesterId: ALICE,
     principal: 'alice',

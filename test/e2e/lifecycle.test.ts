@@ -164,3 +164,37 @@ describe('time-driven behaviour', () => {
     await eventually(() => expect(dmsTo(USERS.alice, id)).toHaveLength(3));
   });
 });
+
+describe('/access extend', () => {
+  it('asks the approvers for more time and, once approved, moves the revoke later (one revoke, not two)', async () => {
+    const id = await activeGrant('6s');
+    const res = await h.command(`extend ${id} 6s migration still running`);
+    const extId = requestIdIn({ text: JSON.stringify(res.body).replace(id, '') });
+    expect(text(res.body)).toMatch(/Extension/);
+    await eventually(() => expect(cardOf(extId)).toBeDefined());
+    expect(JSON.stringify(FakeSlack.blocks(cardOf(extId)!))).toContain(id);
+    expect(await h.click('access_approve', extId, USERS.bob)).toBe(200);
+    await eventually(async () => expect(await statusOf(extId)).toBe('applied'));
+
+    const [g] = await h.sql`SELECT granted_at, expires_at FROM grants WHERE request_id = ${id}`;
+    expect(g!.expires_at.getTime() - g!.granted_at.getTime()).toBe(12_000);
+    await eventually(() => expect(dmsTo(USERS.alice, id).some((c) => /extended/.test(String(c.args.text)))).toBe(true));
+
+    // Past the first end the role is still there; it goes at the new end, revoked once.
+    await new Promise((r) => setTimeout(r, Math.max(0, g!.granted_at.getTime() + 7_500 - Date.now())));
+    expect(await statusOf(id)).toBe('active');
+    expect(await hasRead()).toBe(true);
+    await eventually(async () => expect(await statusOf(id)).toBe('revoked'), 15_000);
+    expect(await hasRead()).toBe(false);
+    expect((await actions(id)).filter((a) => a === 'revoke.completed')).toHaveLength(1);
+    expect((await actions(id)).filter((a) => a === 'grant.extended')).toHaveLength(1);
+  });
+
+  it('refuses an extension past the role’s maximum total, and one asked by someone else', async () => {
+    const id = await activeGrant('4h');
+    expect(text((await h.command(`extend ${id} 1h more please`)).body)).toMatch(/maximum total of 4h/);
+    expect(text((await h.command(`extend ${id} 1h mine now`, USERS.bob)).body)).toMatch(/There is no request/);
+    await h.command(`revoke ${id}`);
+    await eventually(async () => expect(await statusOf(id)).toBe('revoked'));
+  });
+});

@@ -18,7 +18,7 @@
  * Left out on purpose: transaction isolation (nothing awaits inside a transaction, so none is needed), the
  * lock surviving or dying with a process, the append-only trigger on audit rows, and their hash chain.
  */
-import type { Result } from '../../src/domain/errors.js';
+import type { DomainError, Result } from '../../src/domain/errors.js';
 import type { AccessRequest, AuditEntry, Decision, Effect, Transition } from '../../src/domain/request.js';
 import type { ApplyOutcome, CardRef, Notification, RequestSnapshot, RequestStore } from '../../src/use-cases/ports.js';
 import type { Clock } from '../../src/use-cases/ports.js';
@@ -139,6 +139,32 @@ export class FakeRequestStore implements RequestStore {
     if (windowChanged && !this.#grants.has(requestId)) this.#grants.set(requestId, { preExisting: [] });
     const notificationIds = this.#writeRecords(requestId, transition);
     return { ok: true, transition, notificationIds };
+  }
+
+  async applyTogether(
+    requestIds: string[],
+    decide: (snapshots: RequestSnapshot[]) => Result<Transition[]>,
+  ): Promise<{ ok: true; applied: { transition: Transition; notificationIds: string[] }[] } | { ok: false; error: DomainError }> {
+    this.#maybeFail('applyTogether');
+    const snapshots = requestIds.map((id) => this.#snapshot(id));
+    const missing = requestIds.find((_, i) => !snapshots[i]);
+    if (missing) return { ok: false, error: { code: 'NOT_FOUND', requestId: missing } };
+    const result = decide(snapshots as RequestSnapshot[]);
+    if (!result.ok) return result;
+    const applied: { transition: Transition; notificationIds: string[] }[] = [];
+    // No other caller runs between these (no real awaits), which is what the row locks give the real store.
+    for (const [i, transition] of result.value.entries()) {
+      const outcome = await this.apply(requestIds[i] as string, () => ({ ok: true, value: transition }));
+      if (!outcome.ok) throw new Error(`applyTogether: ${outcome.error.code}`);
+      applied.push({ transition: outcome.transition, notificationIds: outcome.notificationIds });
+    }
+    return { ok: true, applied };
+  }
+
+  async pendingExtensionOf(requestId: string): Promise<AccessRequest | null> {
+    this.#maybeFail('pendingExtensionOf');
+    const found = [...this.#requests.values()].find((r) => r.extendsId === requestId && (r.status === 'pending' || r.status === 'approved'));
+    return found ? clone(found) : null;
   }
 
   async audit(entry: AuditEntry, requestId?: string): Promise<void> {

@@ -35,6 +35,7 @@ const unique = (label: string) => `${label}_${process.pid.toString(36)}_${(++cou
 function draft(over: Partial<NewRequest> = {}): NewRequest {
   return {
     id: unique('req'),
+    extendsId: null,
     platform: 'slack',
     requesterId: 'U0ALICE01',
     principal: unique('p'),

@@ -94,6 +94,7 @@ function newRequest(patch: Partial<NewRequest> = {}): NewRequest {
   seq += 1;
   return {
     id: `req_store_${String(seq).padStart(3, '0')}`,
+    extendsId: null,
     platform: 'slack',
     requesterId: ALICE,
     principal: 'alice',

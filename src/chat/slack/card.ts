@@ -31,8 +31,11 @@ const NOTE_SHOWN_MAX = 600;
 
 export function approvalCard(snapshot: RequestSnapshot): SlackMessage {
   const { request } = snapshot;
+  const asks = request.extendsId
+    ? `${mention(request.requesterId)} asks for *${formatDuration(request.durationMs)} more* of ${what(request)} (extends ${code(request.extendsId)})`
+    : `${mention(request.requesterId)} requests ${what(request)} for *${formatDuration(request.durationMs)}*`;
   const blocks: Block[] = [
-    section(`${mention(request.requesterId)} requests ${what(request)} for *${formatDuration(request.durationMs)}*`, 'req_summary'),
+    section(asks, 'req_summary'),
     fieldsSection(
       [
         `*Resource*\n${code(request.resource)}`,
@@ -155,7 +158,9 @@ function grantLines(request: AccessRequest): string[] {
       return [`:lock: *Revoked*${at}${request.revokeReason === 'expired' ? ' (the window ended)' : ''}`];
     }
     case 'failed':
-      return [`:x: *Grant failed*: ${shownError(request.lastError)}`];
+      return [request.extendsId ? `:x: *Not applied*: ${shownError(request.lastError)}` : `:x: *Grant failed*: ${shownError(request.lastError)}`];
+    case 'applied':
+      return [`:hourglass: *Extension applied*: ${request.extendsId ? code(request.extendsId) : 'the grant'} now ends ${request.expiresAt ? slackDate(request.expiresAt) : 'later'}`];
     case 'pending':
     case 'denied':
     case 'cancelled':

@@ -13,6 +13,7 @@ import { requestableRoles } from '../../domain/policy.js';
 import type { UseCaseDeps } from '../../use-cases/deps.js';
 import type { RequestSnapshot } from '../../use-cases/ports.js';
 import { cancelRequest } from '../../use-cases/cancel-request.js';
+import { requestExtension } from '../../use-cases/extend-grant.js';
 import { listMyRequests, requestStory } from '../../use-cases/query-requests.js';
 import { reviewRequest } from '../../use-cases/review-request.js';
 import { revokeEarly } from '../../use-cases/revoke-early.js';
@@ -139,6 +140,15 @@ export function registerSlackHandlers(app: App, deps: UseCaseDeps): void {
       case 'revoke': {
         const outcome = await settle(deps, () => revokeEarly(deps, { requestId: cmd.requestId, actorId: command.user_id, note: cmd.note }), { user: command.user_id });
         await ack({ response_type: 'ephemeral', text: outcome.ok ? revokedText(outcome.value) : outcomeText(outcome) });
+        return;
+      }
+      case 'extend': {
+        const outcome = await settle(
+          deps,
+          () => requestExtension(deps, { requestId: cmd.requestId, requesterId: command.user_id, durationMs: cmd.durationMs, reason: cmd.reason }),
+          { user: command.user_id },
+        );
+        await ack(commandReply(outcome));
         return;
       }
       case 'request': {

@@ -22,6 +22,7 @@ const STATUS_WORDS: Record<string, string> = {
   failed: 'approved, but granting failed',
   cancelled: 'cancelled by its requester',
   expired: 'expired: nobody decided in time',
+  applied: 'an extension that has been applied',
 };
 
 function name(text: string): string {
@@ -77,6 +78,12 @@ export function errorText(error: DomainError): string {
       return 'That request is not yours; only its requester, or an approver or admin of the role, can do that.';
     case 'REASON_REQUIRED':
       return "Say why: revoking someone else's access needs a reason (type it in the box above the button, or add it after the id).";
+    case 'EXTENSION_PENDING':
+      return `Request ${name(error.requestId)} already has an extension waiting for approvers; wait for their decision.`;
+    case 'EXTENSION_TOO_LONG':
+      return error.remainingMs > 0
+        ? `That is more than this role allows in total: at most ${formatDuration(error.remainingMs)} more (the maximum total is ${formatDuration(error.maxTotalMs)}).`
+        : `This grant already lasts the role's maximum total of ${formatDuration(error.maxTotalMs)}; request access again when it ends.`;
     default:
       return assertNever(error);
   }

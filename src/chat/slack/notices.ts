@@ -57,14 +57,24 @@ export function requesterNotice(snapshot: RequestSnapshot, notice: RequesterNoti
           section(`:alarm_clock: Your access to ${what(request)} (${id}) as ${code(request.principal)} *ends ${until}*.`),
           revokeNowActions(request),
           context(
-            `Need more time? Ask again with ${askAgain(request)} ` +
-              'for a new window; it needs approval like this one. Done already? *Revoke now* gives it back.',
+            `Need more time? \`${escapeMrkdwn(`${SLASH_COMMAND} extend ${request.id} <duration> <reason…>`)}\` asks the approvers ` +
+              'for more, within the role’s maximum. Done already? *Revoke now* gives it back.',
           ),
         ],
       };
     }
     case 'revoked':
       return revokedNotice(snapshot);
+    case 'extended': {
+      const until = request.expiresAt ? slackDate(request.expiresAt) : 'later';
+      return {
+        text: `Your access to ${plainWhat(request)} was extended until ${until}.`,
+        blocks: [
+          section(`:hourglass: Your access to ${what(request)} (${id}) as ${code(request.principal)} was *extended* until *${until}*.`),
+          revokeNowActions(request),
+        ],
+      };
+    }
     case 'expired':
       return {
         text: `Your access request for ${plainWhat(request)} expired: nobody decided in time.`,
@@ -157,6 +167,19 @@ function channelLink(channel: string): string {
 export function receivedMessage(snapshot: RequestSnapshot): SlackMessage {
   const { request } = snapshot;
   const needs = plural(request.approvalsRequired, 'approval');
+  if (request.extendsId) {
+    return {
+      text: `Extension ${escapeMrkdwn(request.id)} sent to approvers: ${formatDuration(request.durationMs)} more of ${plainWhat(request)}.`,
+      blocks: [
+        section(
+          `:outbox_tray: Extension ${code(request.id)} sent to approvers: *${formatDuration(request.durationMs)} more* of ${what(request)} ` +
+            `(${code(request.extendsId)}). It needs ${needs}, in ${channelLink(request.channel)}.`,
+        ),
+        cancelActions(request),
+        context('You will get a DM when it is decided; until then your access ends when it was due to.'),
+      ],
+    };
+  }
   return {
     text: `Request ${escapeMrkdwn(request.id)} sent to approvers: ${plainWhat(request)} for ${formatDuration(request.durationMs)}.`,
     blocks: [

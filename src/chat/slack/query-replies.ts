@@ -168,6 +168,8 @@ function windowLines(request: AccessRequest, now: Date): string[] {
       return ['Nothing was granted: the requester cancelled the request.'];
     case 'expired':
       return [`Nothing was granted: nobody decided before ${slackDate(request.pendingUntil)}.`];
+    case 'applied':
+      return [`Extension applied: ${request.extendsId ? code(request.extendsId) : 'the grant'} now ends ${request.expiresAt ? slackDate(request.expiresAt) : 'later'}.`];
     default:
       return assertNever(request.status);
   }
