@@ -59,6 +59,8 @@ export async function createPending(
           submit({
             id,
             extendsId: null,
+            escalateAt: null,
+            escalationChannel: null,
             platform: 'slack',
             requesterId: REQUESTER,
             principal: 'alice',

@@ -23,6 +23,8 @@ export interface RolePolicy {
   warnBeforeMs: number;
   /** The longest a grant may last with its extensions; by default the role's maximum duration. */
   maxTotalMs?: number | undefined;
+  /** Still pending after `afterMs`: a card goes to `channel` too, and `users` may decide as well. */
+  escalation?: { afterMs: number; channel?: string | undefined; users: string[] } | undefined;
 }
 
 export const DEFAULT_REQUEST_TTL_MS = 24 * 3_600_000;
@@ -109,15 +111,17 @@ export function requestableRoles(policy: Policy, requesterId: string): { resourc
  */
 export function checkDecider(
   policy: Policy,
-  request: { id: string; requesterId: string; resource: string; role: string },
+  request: { id: string; requesterId: string; resource: string; role: string; escalatedAt?: Date | null },
   deciderId: string,
 ): DomainError | null {
   // Self-approval is refused even when the requester is also a listed approver: four eyes, always.
   if (deciderId === request.requesterId) return { code: 'SELF_APPROVAL', requestId: request.id };
   const found = findRole(policy, request.resource, request.role);
-  if (!found.ok || !found.value.approvers.users.includes(deciderId)) {
-    return { code: 'NOT_AN_APPROVER', requestId: request.id };
-  }
+  if (!found.ok) return { code: 'NOT_AN_APPROVER', requestId: request.id };
+  const { approvers, escalation } = found.value;
+  // The escalation group may decide only once the request has been escalated to them.
+  const escalated = request.escalatedAt != null && (escalation?.users.includes(deciderId) ?? false);
+  if (!approvers.users.includes(deciderId) && !escalated) return { code: 'NOT_AN_APPROVER', requestId: request.id };
   return null;
 }
 

@@ -62,6 +62,11 @@ export interface AccessRequest {
   /** When the approvers are reminded of a pending request; null: never. */
   remindAt: Date | null;
   remindedAt: Date | null;
+  /** When a still-pending request is escalated (a second channel, more deciders); null: never. */
+  escalateAt: Date | null;
+  escalatedAt: Date | null;
+  /** The escalation channel, frozen at submit like the approvers' channel. */
+  escalationChannel: string | null;
   /** How long before the end the requester is warned; 0: never. */
   warnBeforeMs: number;
   warnedAt: Date | null;
@@ -88,7 +93,7 @@ export type RequesterNotice = 'denied' | 'granted' | 'revoked' | 'grant-failed' 
 export type ApproverAlert = 'revoke-failing' | 'revoke-recovered' | 'reminder';
 
 /** Time-driven checks, each a delayed job that the reconciler also recovers. */
-export type TimedCheck = 'remind' | 'expire' | 'warn';
+export type TimedCheck = 'remind' | 'expire' | 'warn' | 'escalate';
 
 /** What a transition asks the outside world to do once its new state is saved. */
 export type Effect =
@@ -149,6 +154,7 @@ export type NewRequest = Omit<
   | 'lastError'
   | 'remindedAt'
   | 'warnedAt'
+  | 'escalatedAt'
 >;
 
 export function submit(input: NewRequest): Transition {
@@ -167,9 +173,11 @@ export function submit(input: NewRequest): Transition {
     lastError: null,
     remindedAt: null,
     warnedAt: null,
+    escalatedAt: null,
   };
   const effects: Effect[] = [{ type: 'post-cards' }, { type: 'schedule-check', check: 'expire', at: input.pendingUntil }];
   if (input.remindAt) effects.push({ type: 'schedule-check', check: 'remind', at: input.remindAt });
+  if (input.escalateAt) effects.push({ type: 'schedule-check', check: 'escalate', at: input.escalateAt });
   return {
     next,
     audit: {
@@ -432,4 +440,18 @@ export function applyExtension(
       effects,
     },
   ]);
+}
+
+/**
+ * Escalates, once, a request still pending at its escalation time: its card is posted to the escalation
+ * channel as well, and the escalation group may decide from then on (see `checkDecider`).
+ */
+export function escalate(request: AccessRequest, now: Date): Result<Transition> {
+  if (request.status !== 'pending' || request.escalatedAt !== null || request.escalateAt === null) return err(notIn(request, ['pending']));
+  if (request.escalateAt > now) return err({ code: 'NOT_DUE', requestId: request.id, expiresAt: request.escalateAt });
+  return ok({
+    next: bump(request, { escalatedAt: now }),
+    audit: { action: 'request.escalated', actor: SYSTEM_ACTOR, details: { channel: request.escalationChannel } },
+    effects: [{ type: 'post-cards' }, { type: 'refresh-cards' }],
+  });
 }

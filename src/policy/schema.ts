@@ -111,6 +111,14 @@ const role = strict({
   requesters: users('requester (or remove requesters to let everyone request)').optional(),
   /** The longest a grant may last with its extensions (default: max_duration, so no extension beyond it). */
   max_total_duration: interval(5 * SECOND, 30 * DAY).optional(),
+  /** Still pending after `after`: the card also goes to `channel`, and `users` may decide too. */
+  escalation: strict({
+    after: interval(SECOND, 30 * DAY),
+    channel: slackChannelId.optional(),
+    users: z.array(slackUserId).optional(),
+  })
+    .refine((e) => e.channel !== undefined || (e.users?.length ?? 0) > 0, { error: 'name a channel, users, or both to escalate to' })
+    .optional(),
   /** How long a request may wait for a decision before it expires (default 24h). */
   request_ttl: interval(5 * SECOND, 30 * DAY).optional(),
   /** Remind the approvers once after this long; `off` for never (default 1h). */
@@ -216,6 +224,9 @@ function toRolePolicy(r: RoleFile): RolePolicy {
     channel: r.channel,
     ...(r.requesters ? { requesters: { users: [...r.requesters.users] } } : {}),
     maxTotalMs: r.max_total_duration ?? undefined,
+    ...(r.escalation
+      ? { escalation: { afterMs: r.escalation.after as number, channel: r.escalation.channel, users: [...(r.escalation.users ?? [])] } }
+      : {}),
     requestTtlMs: r.request_ttl ?? DEFAULT_REQUEST_TTL_MS,
     remindAfterMs: r.remind_after === undefined ? DEFAULT_REMIND_AFTER_MS : r.remind_after,
     warnBeforeMs: r.warn_before === undefined ? DEFAULT_WARN_BEFORE_MS : (r.warn_before ?? 0),

@@ -44,11 +44,15 @@ export async function deliverNotification(
 
 async function postCards(deps: Pick<UseCaseDeps, 'store' | 'notifier'>, snapshot: RequestSnapshot): Promise<void> {
   const { request } = snapshot;
+  // The approvers' channel, and the escalation channel once the request is escalated.
+  const channels = [request.channel];
+  if (request.escalatedAt && request.escalationChannel && request.escalationChannel !== request.channel) channels.push(request.escalationChannel);
   const existing = await deps.store.cards(request.id);
-  if (existing.some((c) => c.channel === request.channel)) return;
-  const card = await deps.notifier.postCard(request.channel, snapshot);
-  await deps.store.saveCard(request.id, card);
-  // A decision may have landed while the card was being posted; its refresh found no card to update.
-  const latest = await deps.store.get(request.id);
-  if (latest && latest.request.version !== request.version) await deps.notifier.updateCard(card, latest);
+  for (const channel of channels.filter((c) => !existing.some((card) => card.channel === c))) {
+    const card = await deps.notifier.postCard(channel, snapshot);
+    await deps.store.saveCard(request.id, card);
+    // A decision may have landed while the card was being posted; its refresh found no card to update.
+    const latest = await deps.store.get(request.id);
+    if (latest && latest.request.version !== request.version) await deps.notifier.updateCard(card, latest);
+  }
 }

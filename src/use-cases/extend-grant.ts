@@ -57,6 +57,8 @@ export async function requestExtension(deps: UseCaseDeps, input: ExtendInput): P
     pendingUntil: new Date(Math.min(ttlEnd, (original.expiresAt ?? now).getTime())),
     remindAt: role.value.remindAfterMs === null ? null : new Date(now.getTime() + role.value.remindAfterMs),
     warnBeforeMs: 0,
+    escalateAt: role.value.escalation ? new Date(now.getTime() + role.value.escalation.afterMs) : null,
+    escalationChannel: role.value.escalation?.channel ?? null,
   });
   const { notificationIds } = await deps.store.create(transition);
   await runEffects(deps, transition, notificationIds);

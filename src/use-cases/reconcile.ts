@@ -29,6 +29,7 @@ export async function reconcile(deps: Pick<UseCaseDeps, 'store' | 'queue' | 'clo
   for (const request of await deps.store.listByStatus(['pending'], BATCH)) {
     await deps.queue.ensureCheck(request.id, 'expire', request.pendingUntil);
     if (request.remindAt && !request.remindedAt) await deps.queue.ensureCheck(request.id, 'remind', request.remindAt);
+    if (request.escalateAt && !request.escalatedAt) await deps.queue.ensureCheck(request.id, 'escalate', request.escalateAt);
     report.checks += 1;
   }
   for (const request of await deps.store.listByStatus(['active'], BATCH)) {

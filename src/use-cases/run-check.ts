@@ -5,7 +5,7 @@
  * (the request moved on) does nothing.
  */
 import type { Result } from '../domain/errors.js';
-import { expirePending, remind, warnExpiry, type AccessRequest, type TimedCheck, type Transition } from '../domain/request.js';
+import { escalate, expirePending, remind, warnExpiry, type AccessRequest, type TimedCheck, type Transition } from '../domain/request.js';
 import type { UseCaseDeps } from './deps.js';
 import { runEffects } from './effects.js';
 
@@ -15,6 +15,7 @@ const TRANSITIONS: Record<TimedCheck, (request: AccessRequest, now: Date) => Res
   remind,
   expire: expirePending,
   warn: warnExpiry,
+  escalate,
 };
 
 export async function runCheck(deps: UseCaseDeps, requestId: string, check: TimedCheck): Promise<CheckOutcome> {

@@ -46,6 +46,8 @@ export async function submitRequest(deps: UseCaseDeps, input: SubmitInput): Prom
     pendingUntil: new Date(now.getTime() + rolePolicy.requestTtlMs),
     remindAt: rolePolicy.remindAfterMs === null ? null : new Date(now.getTime() + rolePolicy.remindAfterMs),
     warnBeforeMs: rolePolicy.warnBeforeMs,
+    escalateAt: rolePolicy.escalation ? new Date(now.getTime() + rolePolicy.escalation.afterMs) : null,
+    escalationChannel: rolePolicy.escalation?.channel ?? null,
   });
   const { notificationIds } = await deps.store.create(transition);
   await runEffects(deps, transition, notificationIds);

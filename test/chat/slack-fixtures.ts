@@ -28,6 +28,9 @@ export function request(patch: Partial<AccessRequest> = {}): AccessRequest {
   return {
     id: 'req_8f3a2c',
     extendsId: null,
+    escalateAt: null,
+    escalatedAt: null,
+    escalationChannel: null,
     status: 'pending',
     version: 1,
     platform: 'slack',

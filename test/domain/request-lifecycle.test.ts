@@ -5,10 +5,11 @@
 import { describe, expect, it } from 'vitest';
 import { HOUR, MINUTE } from '../../src/domain/duration.js';
 import type { Result } from '../../src/domain/errors.js';
-import { ROLE_TIMING_DEFAULTS, type Policy } from '../../src/domain/policy.js';
+import { ROLE_TIMING_DEFAULTS, checkDecider, type Policy } from '../../src/domain/policy.js';
 import {
   activate,
   applyExtension,
+  escalate,
   cancel,
   checkExtension,
   expirePending,
@@ -48,6 +49,8 @@ function draft(patch: Partial<NewRequest> = {}): NewRequest {
   return {
     id: 'req_life',
     extendsId: null,
+    escalateAt: null,
+    escalationChannel: null,
     platform: 'slack',
     requesterId: ALICE,
     principal: 'alice',
@@ -241,3 +244,36 @@ function must2(r: Result<[Transition, Transition]>): [Transition, Transition] {
   if (!r.ok) throw new Error(JSON.stringify(r.error));
   return r.value;
 }
+
+describe('escalation', () => {
+  const CHARLIE = 'U0CHARL07';
+  const escalating: Policy = {
+    ...policy,
+    resources: {
+      'prod-db': {
+        ...policy.resources['prod-db']!,
+        roles: { read: { ...policy.resources['prod-db']!.roles.read!, escalation: { afterMs: 2 * HOUR, channel: 'C0ESCALAT1', users: [CHARLIE] } } },
+      },
+    },
+  };
+  const waiting = () => pending({ escalateAt: at(2 * HOUR), escalationChannel: 'C0ESCALAT1' });
+
+  it('is scheduled at submit and happens once, when due, posting the card to the escalation channel', () => {
+    expect(submit(draft({ escalateAt: at(2 * HOUR), escalationChannel: 'C0ESCALAT1' })).effects).toContainEqual({ type: 'schedule-check', check: 'escalate', at: at(2 * HOUR) });
+    expect(codeOf(escalate(waiting(), at(2 * HOUR - 1)))).toBe('NOT_DUE');
+    const t = must(escalate(waiting(), at(2 * HOUR)));
+    expect(t.next.escalatedAt).toEqual(at(2 * HOUR));
+    expect(t.effects).toEqual([{ type: 'post-cards' }, { type: 'refresh-cards' }]);
+    expect(codeOf(escalate(t.next, at(3 * HOUR)))).toBe('NOT_IN_STATE');
+  });
+
+  it('lets the escalation group decide only after escalation; the requester never', () => {
+    const before = waiting();
+    const after = must(escalate(before, at(2 * HOUR))).next;
+    expect(checkDecider(escalating, before, CHARLIE)?.code).toBe('NOT_AN_APPROVER');
+    expect(checkDecider(escalating, after, CHARLIE)).toBeNull();
+    expect(checkDecider(escalating, after, BOB)).toBeNull();
+    expect(checkDecider(escalating, after, ALICE)?.code).toBe('SELF_APPROVAL');
+    expect(checkDecider(escalating, after, MALLORY)?.code).toBe('NOT_AN_APPROVER');
+  });
+});

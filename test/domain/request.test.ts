@@ -51,6 +51,8 @@ function newRequest(patch: Partial<NewRequest> = {}): NewRequest {
   return {
     id: 'req_01',
     extendsId: null,
+    escalateAt: null,
+    escalationChannel: null,
     platform: 'slack',
     requesterId: ALICE,
     principal: 'alice',

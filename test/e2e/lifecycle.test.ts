@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FakeSlack, type SlackCall } from '../support/fake-slack.js';
-import { APPROVERS_CHANNEL, USERS, eventually, requestIdIn, startHarness, type Harness } from '../support/harness.js';
+import { APPROVERS_CHANNEL, ESCALATION_CHANNEL, USERS, eventually, requestIdIn, startHarness, type Harness } from '../support/harness.js';
 
 let h: Harness;
 beforeAll(async () => {
@@ -194,6 +194,31 @@ describe('/access extend', () => {
     const id = await activeGrant('4h');
     expect(text((await h.command(`extend ${id} 1h more please`)).body)).toMatch(/maximum total of 4h/);
     expect(text((await h.command(`extend ${id} 1h mine now`, USERS.bob)).body)).toMatch(/There is no request/);
+    await h.command(`revoke ${id}`);
+    await eventually(async () => expect(await statusOf(id)).toBe('revoked'));
+  });
+});
+
+describe('escalation', () => {
+  it('posts the card to the escalation channel too, and lets the escalation group decide from then on', async () => {
+    const id = await request('quick', '10m');
+    // Before escalation Dave is not an approver of the role.
+    expect(await h.click('access_approve', id, USERS.dave)).toBe(200);
+    await eventually(() =>
+      expect(h.slack.callsTo('chat.postEphemeral').some((c) => c.args.user === USERS.dave && /not one of its approvers/.test(String(c.args.text)))).toBe(true),
+    );
+    await eventually(
+      () => expect(h.slack.callsTo('chat.postMessage').filter((c) => c.args.channel === ESCALATION_CHANNEL && about(id)(c))).toHaveLength(1),
+      10_000,
+    );
+    expect(await h.click('access_approve', id, USERS.dave)).toBe(200);
+    await eventually(async () => expect(await statusOf(id)).toBe('active'));
+    expect((await actions(id)).filter((a) => a === 'request.escalated')).toHaveLength(1);
+    // Both cards show the outcome.
+    await eventually(() => {
+      const updated = h.slack.callsTo('chat.update').filter(about(id)).map((c) => c.args.channel);
+      expect(new Set(updated)).toEqual(new Set([APPROVERS_CHANNEL, ESCALATION_CHANNEL]));
+    });
     await h.command(`revoke ${id}`);
     await eventually(async () => expect(await statusOf(id)).toBe('revoked'));
   });

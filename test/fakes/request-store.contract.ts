@@ -36,6 +36,8 @@ function draft(over: Partial<NewRequest> = {}): NewRequest {
   return {
     id: unique('req'),
     extendsId: null,
+    escalateAt: null,
+    escalationChannel: null,
     platform: 'slack',
     requesterId: 'U0ALICE01',
     principal: unique('p'),

@@ -95,6 +95,8 @@ function newRequest(patch: Partial<NewRequest> = {}): NewRequest {
   return {
     id: `req_store_${String(seq).padStart(3, '0')}`,
     extendsId: null,
+    escalateAt: null,
+    escalationChannel: null,
     platform: 'slack',
     requesterId: ALICE,
     principal: 'alice',

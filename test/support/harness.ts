@@ -25,6 +25,7 @@ export const USERS = {
   dave: 'U0DAVE004',
 } as const;
 export const APPROVERS_CHANNEL = 'C0APPROVE1';
+export const ESCALATION_CHANNEL = 'C0ESCALAT1';
 
 export interface Harness {
   sfx: string;
@@ -35,12 +36,18 @@ export interface Harness {
   secrets: { botToken: string; signingSecret: string };
   logs: () => string;
   bot: RunningBot;
+  /** The environment the app runs with (fault tests start child processes of the real CLI with it). */
+  env: Readonly<Record<string, string>>;
   baseUrl: () => string;
   command(text: string, user?: string): Promise<{ status: number; body: Record<string, any> }>;
   click(action: 'access_approve' | 'access_deny', requestId: string, user: string, denyReason?: string): Promise<number>;
   /** A click on the Revoke button of the request's card, with what was typed in its reason box. */
   clickRevoke(requestId: string, user: string, reason?: string): Promise<number>;
   post(body: string, headers: Record<string, string>): Promise<Response>;
+  /** The same Slack requests, sent to another instance's HTTP endpoint (a second process, a child process). */
+  via(baseUrl: string): SlackSender;
+  /** Starts one more instance on the same database, Redis prefix, policy and target (stopped by close()). */
+  startInstance(roles: { web: boolean; worker: boolean }): Promise<RunningBot>;
   /** Deletes every Redis key of this file's queues: what a FLUSHALL does to us, without touching other files. */
   loseRedisData(): Promise<void>;
   /** Stops the process (if running) and starts a new one on the same database, Redis prefix and policy. */
@@ -49,22 +56,29 @@ export interface Harness {
   close(): Promise<void>;
 }
 
+export type SlackSender = Pick<Harness, 'command' | 'click' | 'clickRevoke' | 'post'>;
+
 export interface HarnessOptions {
   reconcileInterval?: string;
   /** Start without workers (web only), to control when jobs run. */
   worker?: boolean;
+  /** A Redis other than the shared one (fault tests stop their own private Redis). */
+  redisUrl?: string;
+  /** A database other than a fresh copy of the template on the shared server (fault tests restart their own). */
+  database?: TestDatabase;
 }
 
 export async function startHarness(label: string, options: HarnessOptions = {}): Promise<Harness> {
   const sfx = uniqueSuffix();
   const principal = `alice_${sfx}`;
-  const slack = await new FakeSlack().addChannel(APPROVERS_CHANNEL).start();
+  const slack = await new FakeSlack().addChannel(APPROVERS_CHANNEL).addChannel(ESCALATION_CHANNEL).start();
   slack
     .addUser({ id: USERS.alice, email: `${principal}@example.com` })
     .addUser({ id: USERS.bob, email: `bob_${sfx}@example.com` })
     .addUser({ id: USERS.carol, email: `carol_${sfx}@example.com` })
     .addUser({ id: USERS.dave });
-  const db = await createTestDatabase(label);
+  const db = options.database ?? (await createTestDatabase(label));
+  const redisUrl = options.redisUrl ?? REDIS_URL;
   const sql = postgres(db.url, { max: 2, onnotice: () => {} });
   const target = await createTargetDb(sfx, principal);
   const envName = `TARGET_DB_URL_${sfx.toUpperCase()}`;
@@ -99,6 +113,7 @@ resources:
         request_ttl: 6s
         remind_after: 3s
         warn_before: 3s
+        escalation: { after: 2s, channel: ${ESCALATION_CHANNEL}, users: [${USERS.dave}] }
 `,
   );
   const secrets = { botToken: `xoxb-test-${sfx}-t0k3n`, signingSecret: `signing-${sfx}-s3cr3t` };
@@ -107,7 +122,7 @@ resources:
     SLACK_SIGNING_SECRET: secrets.signingSecret,
     SLACK_API_URL: slack.apiUrl,
     DATABASE_URL: db.url,
-    REDIS_URL,
+    REDIS_URL: redisUrl,
     PORT: '0',
     ACCESS_POLICY: policyPath,
     RECONCILE_INTERVAL: options.reconcileInterval ?? '1s',
@@ -121,7 +136,8 @@ resources:
   let logText = '';
   const logStream = new PassThrough();
   logStream.on('data', (chunk: Buffer) => (logText += chunk.toString()));
-  const redis = new Redis(REDIS_URL, { maxRetriesPerRequest: 1 });
+  const redis = new Redis(redisUrl, { maxRetriesPerRequest: 1 });
+  redis.on('error', () => undefined); // a private Redis may be down on purpose
 
   const start = (worker = options.worker ?? true) =>
     startAccessBot({
@@ -134,6 +150,58 @@ resources:
     });
   let bot = await start();
   let running = true;
+  const extra: RunningBot[] = [];
+
+  const sender = (baseUrl: () => string): SlackSender => {
+    const s: SlackSender = {
+      async post(body, headers) {
+        return fetch(`${baseUrl()}/slack/events`, { method: 'POST', headers, body });
+      },
+      async command(text, user = USERS.alice) {
+        const body = slashCommandBody({
+          text,
+          user_id: user,
+          user_name: user.toLowerCase(),
+          response_url: slack.responseUrl(`commands/${user}`),
+        });
+        const res = await s.post(body, signedHeaders(secrets.signingSecret, body, 'application/x-www-form-urlencoded'));
+        const raw = await res.text();
+        return { status: res.status, body: raw ? (JSON.parse(raw) as Record<string, any>) : {} };
+      },
+      async click(action, requestId, user, denyReason) {
+        const card = slack.callsTo('chat.postMessage').find((c) => c.args.channel === APPROVERS_CHANNEL);
+        const body = blockActionsBody((p) => {
+          p.user = { ...p.user, id: user, username: user.toLowerCase(), name: user.toLowerCase() };
+          p.actions[0].action_id = action;
+          p.actions[0].value = requestId;
+          p.actions[0].block_id = `req_decision:${requestId}`;
+          p.actions[0].style = action === 'access_approve' ? 'primary' : 'danger';
+          p.actions[0].text.text = action === 'access_approve' ? 'Approve' : 'Deny';
+          p.response_url = slack.responseUrl(`actions/${user}`);
+          if (card) p.container.message_ts = p.message.ts = String(card.args.ts ?? p.message.ts);
+          p.state = {
+            values: denyReason === undefined ? {} : { access_deny_reason: { deny_reason: { type: 'plain_text_input', value: denyReason } } },
+          };
+        });
+        const res = await s.post(body, signedHeaders(secrets.signingSecret, body, 'application/x-www-form-urlencoded'));
+        await res.text();
+        return res.status;
+      },
+      async clickRevoke(requestId, user, reason) {
+        const body = blockActionsBody((p) => {
+          p.user = { ...p.user, id: user, username: user.toLowerCase(), name: user.toLowerCase() };
+          p.actions[0] = { ...p.actions[0], action_id: 'access_revoke', value: requestId, block_id: `req_decision:${requestId}`, style: 'danger', text: { type: 'plain_text', text: 'Revoke', emoji: true } };
+          p.response_url = slack.responseUrl(`actions/${user}`);
+          p.state = { values: reason === undefined ? {} : { access_revoke_reason: { revoke_reason: { type: 'plain_text_input', value: reason } } } };
+        });
+        const res = await s.post(body, signedHeaders(secrets.signingSecret, body, 'application/x-www-form-urlencoded'));
+        await res.text();
+        return res.status;
+      },
+    };
+    return s;
+  };
+  const own = sender(() => harness.baseUrl());
 
   const harness: Harness = {
     sfx,
@@ -147,49 +215,23 @@ resources:
       return bot;
     },
     baseUrl: () => `http://127.0.0.1:${bot.port}`,
-    async post(body, headers) {
-      return fetch(`${harness.baseUrl()}/slack/events`, { method: 'POST', headers, body });
-    },
-    async command(text, user = USERS.alice) {
-      const body = slashCommandBody({
-        text,
-        user_id: user,
-        user_name: user.toLowerCase(),
-        response_url: slack.responseUrl(`commands/${user}`),
+    env,
+    post: (body, headers) => own.post(body, headers),
+    command: (text, user) => own.command(text, user),
+    click: (action, requestId, user, denyReason) => own.click(action, requestId, user, denyReason),
+    clickRevoke: (requestId, user, reason) => own.clickRevoke(requestId, user, reason),
+    via: (baseUrl) => sender(() => baseUrl),
+    async startInstance(roles) {
+      const instance = await startAccessBot({
+        config,
+        env,
+        roles,
+        logDestination: logStream,
+        revokeBackoff: { baseMs: 200, capMs: 1_000 },
+        slackRetries: 0,
       });
-      const res = await harness.post(body, signedHeaders(secrets.signingSecret, body, 'application/x-www-form-urlencoded'));
-      const raw = await res.text();
-      return { status: res.status, body: raw ? (JSON.parse(raw) as Record<string, any>) : {} };
-    },
-    async click(action, requestId, user, denyReason) {
-      const card = slack.callsTo('chat.postMessage').find((c) => c.args.channel === APPROVERS_CHANNEL);
-      const body = blockActionsBody((p) => {
-        p.user = { ...p.user, id: user, username: user.toLowerCase(), name: user.toLowerCase() };
-        p.actions[0].action_id = action;
-        p.actions[0].value = requestId;
-        p.actions[0].block_id = `req_decision:${requestId}`;
-        p.actions[0].style = action === 'access_approve' ? 'primary' : 'danger';
-        p.actions[0].text.text = action === 'access_approve' ? 'Approve' : 'Deny';
-        p.response_url = slack.responseUrl(`actions/${user}`);
-        if (card) p.container.message_ts = p.message.ts = String(card.args.ts ?? p.message.ts);
-        p.state = {
-          values: denyReason === undefined ? {} : { access_deny_reason: { deny_reason: { type: 'plain_text_input', value: denyReason } } },
-        };
-      });
-      const res = await harness.post(body, signedHeaders(secrets.signingSecret, body, 'application/x-www-form-urlencoded'));
-      await res.text();
-      return res.status;
-    },
-    async clickRevoke(requestId, user, reason) {
-      const body = blockActionsBody((p) => {
-        p.user = { ...p.user, id: user, username: user.toLowerCase(), name: user.toLowerCase() };
-        p.actions[0] = { ...p.actions[0], action_id: 'access_revoke', value: requestId, block_id: `req_decision:${requestId}`, style: 'danger', text: { type: 'plain_text', text: 'Revoke', emoji: true } };
-        p.response_url = slack.responseUrl(`actions/${user}`);
-        p.state = { values: reason === undefined ? {} : { access_revoke_reason: { revoke_reason: { type: 'plain_text_input', value: reason } } } };
-      });
-      const res = await harness.post(body, signedHeaders(secrets.signingSecret, body, 'application/x-www-form-urlencoded'));
-      await res.text();
-      return res.status;
+      extra.push(instance);
+      return instance;
     },
     async loseRedisData() {
       let cursor = '0';
@@ -209,6 +251,7 @@ resources:
       running = true;
     },
     async close() {
+      for (const instance of extra.splice(0)) await instance.stop().catch(() => undefined);
       await harness.stop();
       await harness.loseRedisData();
       await redis.quit();

@@ -84,7 +84,11 @@ export function codeList(items: string[], max: number): string {
 
 function pendingBlocks(snapshot: RequestSnapshot): Block[] {
   const { request } = snapshot;
-  return [context(`:hourglass_flowing_sand: ${approvalProgress(request, snapshot.decisions)}`, `Requested ${slackDate(request.createdAt)}`), ...decisionControls(request)];
+  const escalated = request.escalatedAt ? [`:arrow_double_up: Escalated ${slackDate(request.escalatedAt)}`] : [];
+  return [
+    context(`:hourglass_flowing_sand: ${approvalProgress(request, snapshot.decisions)}`, `Requested ${slackDate(request.createdAt)}`, ...escalated),
+    ...decisionControls(request),
+  ];
 }
 
 /** "Waiting for an approver", or "*1 of 2 approvals*: approved by @bob" when more than one is needed. */
