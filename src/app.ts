@@ -13,7 +13,7 @@ import { App, LogLevel } from '@slack/bolt';
 import { WebClient } from '@slack/web-api';
 import { Redis } from 'ioredis';
 import type { Logger as Pino } from 'pino';
-import { registerSlackHandlers } from './chat/slack/listeners.js';
+import { registerSlackHandlers } from './chat/slack/listeners/index.js';
 import { boltLogger } from './chat/slack/bolt-logger.js';
 import { SlackDirectory } from './chat/slack/slack-directory.js';
 import { SlackNotifier } from './chat/slack/slack-notifier.js';
@@ -57,11 +57,48 @@ export class StartupError extends Error {
 }
 
 const PRODUCTION_REVOKE_BACKOFF: BackoffSettings = { baseMs: 5_000, capMs: 5 * 60_000 };
+/** An enqueue is one or two Redis round trips; a second without an answer means Redis is in trouble. */
+const PRODUCER_COMMAND_TIMEOUT_MS = 1_000;
 
 export function newRequestId(): string {
   // 10 characters of base32: short enough to type in `/access status`, 50 bits against guessing.
   const alphabet = 'abcdefghijkmnpqrstuvwxyz23456789';
   return `req_${[...randomBytes(10)].map((b) => alphabet[b % 32]).join('')}`;
+}
+
+const REDIS_CHECK_TIMEOUT_MS = 10_000;
+
+/**
+ * BullMQ requires `maxmemory-policy noeviction`: under any other policy Redis evicts keys when memory is short,
+ * and an evicted key is a lost job (a grant, a revoke, a message). Checked once at start and logged loudly if
+ * wrong. Managed Redis often refuses CONFIG; INFO (which BullMQ itself uses) reports the policy too.
+ */
+export async function checkRedisEvictionPolicy(redis: Redis, log: Pino): Promise<void> {
+  const read = async (): Promise<string | null> => {
+    const reply: unknown = await redis.config('GET', 'maxmemory-policy').catch(() => null);
+    if (Array.isArray(reply) && typeof reply[1] === 'string') return reply[1];
+    const info = await redis.info('memory').catch(() => '');
+    return /^maxmemory_policy:(\S+)/m.exec(info)?.[1] ?? null;
+  };
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), REDIS_CHECK_TIMEOUT_MS).unref()));
+  const policy = await Promise.race([read().catch(() => null), timeout]).finally(() => clearTimeout(timer));
+  if (policy === 'noeviction') {
+    log.debug({ setting: 'maxmemory-policy', value: policy }, 'Redis maxmemory-policy is noeviction, as BullMQ requires');
+    return;
+  }
+  if (policy === null || policy === 'timeout') {
+    log.info(
+      { setting: 'maxmemory-policy', reason: policy === 'timeout' ? 'no answer from Redis' : 'CONFIG GET and INFO not permitted' },
+      'could not verify Redis maxmemory-policy; BullMQ needs noeviction: check it in your Redis settings',
+    );
+    return;
+  }
+  log.warn(
+    { setting: 'maxmemory-policy', value: policy, required: 'noeviction' },
+    `Redis maxmemory-policy is ${policy}, not noeviction: Redis may evict queue keys under memory pressure and jobs (grants, revokes, messages) are lost. ` +
+      'Fix: set maxmemory-policy noeviction (redis.conf, CONFIG SET maxmemory-policy noeviction, or your provider\'s parameter group)',
+  );
 }
 
 export async function startAccessBot(options: StartOptions): Promise<RunningBot> {
@@ -82,11 +119,23 @@ export async function startAccessBot(options: StartOptions): Promise<RunningBot>
   const database = openDatabase(config.database.url);
   const store = new PostgresRequestStore(database.db);
   // Producers fail fast when Redis is down (the state is safe in PostgreSQL; the reconciler re-enqueues);
-  // workers wait for Redis forever, as BullMQ requires.
-  const producerRedis = new Redis(config.redis.url, { maxRetriesPerRequest: 1, lazyConnect: false });
+  // workers wait for Redis forever, as BullMQ requires. "Fast" means: refused at once while disconnected (no
+  // offline queue; the client's reconnect back-off grows to seconds, and a command queued behind it held the
+  // Slack reply past its 3 s), and given up after a second when Redis is connected but does not answer.
+  const producerRedis = new Redis(config.redis.url, {
+    maxRetriesPerRequest: 1,
+    enableOfflineQueue: false,
+    commandTimeout: PRODUCER_COMMAND_TIMEOUT_MS,
+    lazyConnect: false,
+  });
   const workerRedis = new Redis(config.redis.url, { maxRetriesPerRequest: null });
   for (const r of [producerRedis, workerRedis]) r.on('error', (err: Error) => log.warn({ err: err.message }, 'redis connection error'));
+  // In the background: start-up does not wait on it (the worker connection queues it until Redis answers).
+  void checkRedisEvictionPolicy(workerRedis, log);
   const queue = new BullJobQueue(producerRedis, config.jobs.queuePrefix);
+  // Without a listener BullMQ prints each connection error's stack to stderr, past the structured (and
+  // redacting) logger, once per reconnect attempt of an outage. The connection's own handler above logs it.
+  for (const q of [queue.access, queue.notify]) q.on('error', (err: Error) => log.debug({ err: err.message }, 'queue error'));
   const providers = createProviderRegistry(policy, options.env);
 
   const slackLogger = boltLogger(log);

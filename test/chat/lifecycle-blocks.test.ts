@@ -16,6 +16,7 @@ import {
   ACTION_APPROVE,
   ACTION_CANCEL,
   ACTION_DENY,
+  ACTION_EXTEND,
   ACTION_REVOKE,
   DENY_REASON_ACTION,
   DENY_REASON_BLOCK,
@@ -150,9 +151,13 @@ describe('approval card through the lifecycle', () => {
 });
 
 describe('requester notices through the lifecycle', () => {
-  it('granted: a Revoke now button with the request id', () => {
+  it('granted: who approved, and Revoke now and Extend buttons with the request id', () => {
     const msg = requesterNotice(states.active, 'granted');
-    expect(offered(msg)).toEqual([[ACTION_REVOKE, ID]]);
+    expect(offered(msg)).toEqual([
+      [ACTION_REVOKE, ID],
+      [ACTION_EXTEND, ID],
+    ]);
+    expect(visible(msg)).toMatch(/Approved by/);
     expect(buttons(msg)[0]?.text.text).toBe('Revoke now');
     expect(ofType(msg, 'actions')[0]?.block_id).toBe(decisionBlockId(ID));
   });
@@ -163,7 +168,10 @@ describe('requester notices through the lifecycle', () => {
     const text = visible(msg);
     expect(text).toContain(`ends ${dateToken(later(2 * HOUR))}`);
     expect(text).toContain('/access extend req_8f3a2c &lt;duration&gt; &lt;reason…&gt;');
-    expect(offered(msg)).toEqual([[ACTION_REVOKE, ID]]);
+    expect(offered(msg)).toEqual([
+      [ACTION_REVOKE, ID],
+      [ACTION_EXTEND, ID],
+    ]);
     expect(buttons(msg)[0]?.text.text).toBe('Revoke now');
   });
 

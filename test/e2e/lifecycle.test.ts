@@ -4,7 +4,9 @@
  * target roles. Time-driven behaviour uses a role with short settings (the harness's `quick` role).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { EXTEND_MODAL, EXTEND_MODAL_CALLBACK } from '../../src/chat/slack/ids.js';
 import { FakeSlack, type SlackCall } from '../support/fake-slack.js';
+import { blockActionsBody, fixtureJson, signedHeaders } from '../support/slack-signing.js';
 import { APPROVERS_CHANNEL, ESCALATION_CHANNEL, USERS, eventually, requestIdIn, startHarness, type Harness } from '../support/harness.js';
 
 let h: Harness;
@@ -219,6 +221,48 @@ describe('escalation', () => {
       const updated = h.slack.callsTo('chat.update').filter(about(id)).map((c) => c.args.channel);
       expect(new Set(updated)).toEqual(new Set([APPROVERS_CHANNEL, ESCALATION_CHANNEL]));
     });
+    await h.command(`revoke ${id}`);
+    await eventually(async () => expect(await statusOf(id)).toBe('revoked'));
+  });
+});
+
+describe('the Extend button', () => {
+  const FORM = 'application/x-www-form-urlencoded';
+  const send = (body: string) => h.post(body, signedHeaders(h.secrets.signingSecret, body, FORM));
+
+  it('on the grant DM opens the extension form, whose submission asks the approvers', async () => {
+    const id = await activeGrant('1h');
+    await eventually(() => expect(actionIds(dmsTo(USERS.alice, id)[0])).toContain('access_extend'));
+    const click = blockActionsBody((p) => {
+      p.user = { ...p.user, id: USERS.alice, username: 'alice', name: 'alice' };
+      p.channel = { id: 'D0ALICE001', name: 'directmessage' };
+      p.container = { ...p.container, channel_id: 'D0ALICE001' };
+      p.actions[0] = { ...p.actions[0], action_id: 'access_extend', value: id, block_id: `req_decision:${id}`, text: { type: 'plain_text', text: 'Extend', emoji: true } };
+      delete p.actions[0].style;
+      p.response_url = h.slack.responseUrl('actions/alice-dm');
+    });
+    expect((await send(click)).status).toBe(200);
+    await eventually(() => expect(h.slack.callsTo('views.open').some((c) => String(c.args.view).includes(EXTEND_MODAL_CALLBACK))).toBe(true));
+    const opened = h.slack.callsTo('views.open').filter((c) => String(c.args.view).includes(EXTEND_MODAL_CALLBACK)).at(-1)!;
+    const view = JSON.parse(String(opened.args.view)) as { private_metadata: string; blocks: unknown[] };
+    expect(view.private_metadata).toBe(id);
+
+    const submission = (duration: string) => {
+      const p = fixtureJson('view-submission-rule-edit.json');
+      p.user = { ...p.user, id: USERS.alice, username: 'alice', name: 'alice' };
+      Object.assign(p.view, { id: 'V0EXTEND01', root_view_id: 'V0EXTEND01', callback_id: EXTEND_MODAL_CALLBACK, private_metadata: id, blocks: view.blocks });
+      p.view.state.values = {
+        [EXTEND_MODAL.durationBlock]: { [EXTEND_MODAL.durationAction]: { type: 'plain_text_input', value: duration } },
+        [EXTEND_MODAL.reasonBlock]: { [EXTEND_MODAL.reasonAction]: { type: 'plain_text_input', value: 'still migrating' } },
+      };
+      return `payload=${encodeURIComponent(JSON.stringify(p))}`;
+    };
+    // Past the role's maximum total: the form says so, on the duration field, and nothing is created.
+    const tooLong = await send(submission('4h'));
+    expect(await tooLong.json()).toMatchObject({ response_action: 'errors', errors: { [EXTEND_MODAL.durationBlock]: expect.stringMatching(/maximum total/) } });
+    const ok = await send(submission('30m'));
+    expect(await ok.text()).toBe('');
+    await eventually(async () => expect((await h.sql`SELECT id FROM access_requests WHERE extends_id = ${id}`).length).toBe(1));
     await h.command(`revoke ${id}`);
     await eventually(async () => expect(await statusOf(id)).toBe('revoked'));
   });

@@ -7,7 +7,7 @@
 import type { types } from '@slack/bolt';
 import { REASON_MAX_LENGTH } from '../../domain/command.js';
 import { formatDuration } from '../../domain/duration.js';
-import { REQUEST_MODAL, REQUEST_MODAL_CALLBACK, SLASH_COMMAND, roleOptionValue } from './ids.js';
+import { EXTEND_MODAL, EXTEND_MODAL_CALLBACK, REQUEST_MODAL, REQUEST_MODAL_CALLBACK, SLASH_COMMAND, roleOptionValue } from './ids.js';
 import { INPUT_LABEL_MAX, MODAL_TITLE_MAX, OPTION_TEXT_MAX, SELECT_OPTIONS_MAX, escapeAndCut, escapeMrkdwn } from './limits.js';
 import { context, plain, section, type SlackMessage } from './format.js';
 
@@ -136,4 +136,32 @@ export function requestModal(options: RequestableRole[]): types.ModalView {
     },
   ];
   return { ...base, submit: plain('Request', MODAL_TITLE_MAX), close: plain('Cancel', MODAL_TITLE_MAX), blocks };
+}
+
+/** The extension form opened by "Extend" on a grant DM: how much more time, and why. */
+export function extendModal(request: { id: string; resource: string; role: string }): types.ModalView {
+  return {
+    type: 'modal',
+    callback_id: EXTEND_MODAL_CALLBACK,
+    private_metadata: request.id,
+    title: plain('Extend access', MODAL_TITLE_MAX),
+    submit: plain('Ask approvers', MODAL_TITLE_MAX),
+    close: plain('Cancel', MODAL_TITLE_MAX),
+    blocks: [
+      section(`More time on ${escapeAndCut(`${request.resource} / ${request.role}`, 200)} (\`${escapeMrkdwn(request.id)}\`). The role's approvers decide.`),
+      {
+        type: 'input',
+        block_id: EXTEND_MODAL.durationBlock,
+        label: plain('How much more time', INPUT_LABEL_MAX),
+        hint: plain('30m, 1h, 1h30m: within the role’s maximum total.', INPUT_LABEL_MAX),
+        element: { type: 'plain_text_input', action_id: EXTEND_MODAL.durationAction, placeholder: plain('e.g. 30m'), max_length: 20 },
+      },
+      {
+        type: 'input',
+        block_id: EXTEND_MODAL.reasonBlock,
+        label: plain('Why', INPUT_LABEL_MAX),
+        element: { type: 'plain_text_input', action_id: EXTEND_MODAL.reasonAction, multiline: true, max_length: REASON_MAX_LENGTH },
+      },
+    ],
+  };
 }

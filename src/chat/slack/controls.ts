@@ -16,7 +16,7 @@ import {
   REVOKE_REASON_ACTION,
   REVOKE_REASON_BLOCK,
   decisionBlockId,
-} from './ids.js';
+ ACTION_EXTEND } from './ids.js';
 import { actions, button, confirmDialog, plain } from './format.js';
 
 type Named = Pick<AccessRequest, 'id' | 'resource' | 'role'>;
@@ -83,7 +83,7 @@ export function revokeControls(request: Named): types.KnownBlock[] {
 
 /** "Revoke now" on the requester's own DMs. */
 export function revokeNowActions(request: Named): types.ActionsBlock {
-  return actions(decisionBlockId(request.id), [revokeButton(request, 'Revoke now', 'own')]);
+  return actions(decisionBlockId(request.id), [revokeButton(request, 'Revoke now', 'own'), button('Extend', ACTION_EXTEND, request.id)]);
 }
 
 /** "Cancel request" on the requester's "request sent" confirmation. */

@@ -87,3 +87,14 @@ export function parseRoleOptionValue(value: string): { resource: string; role: s
   if (slash <= 0 || slash === value.length - 1) return null;
   return { resource: value.slice(0, slash), role: value.slice(slash + 1) };
 }
+
+/** "Extend" on the requester's grant DMs (value = the request id); it opens the extension form. */
+export const ACTION_EXTEND = 'access_extend';
+/** The extension form; its `private_metadata` is the id of the grant to extend. */
+export const EXTEND_MODAL_CALLBACK = 'access_extend_modal';
+export const EXTEND_MODAL = {
+  durationBlock: 'extend_duration',
+  durationAction: 'duration',
+  reasonBlock: 'extend_reason',
+  reasonAction: 'reason',
+} as const;

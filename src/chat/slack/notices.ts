@@ -11,7 +11,7 @@ import { SECTION_FIELD_MAX, SECTION_TEXT_MAX, cut, escapeMrkdwn } from './limits
 import { approvalProgress, codeList, noteLines, reasonQuote, what } from './card.js';
 import { cancelActions, decisionControls, revokeNowActions } from './controls.js';
 import { SLASH_COMMAND } from './ids.js';
-import { code, context, fieldsSection, mention, plural, section, shownError, slackDate, type SlackMessage } from './format.js';
+import { code, context, mentions, fieldsSection, mention, plural, section, shownError, slackDate, type SlackMessage } from './format.js';
 
 /** `prod-db / read` in plain fallback text (escaped: fallback text is mrkdwn too). */
 function plainWhat(request: AccessRequest): string {
@@ -35,6 +35,7 @@ export function requesterNotice(snapshot: RequestSnapshot, notice: RequesterNoti
       };
     }
     case 'granted': {
+      const approvers = snapshot.decisions.filter((d) => d.outcome === 'approve').map((d) => d.approverId);
       const until = request.expiresAt ? slackDate(request.expiresAt) : `${formatDuration(request.durationMs)} from now`;
       return {
         text: `Access granted: ${plainWhat(request)} as ${escapeMrkdwn(request.principal)} until ${until}.`,
@@ -43,9 +44,13 @@ export function requesterNotice(snapshot: RequestSnapshot, notice: RequesterNoti
             `:unlock: *Access granted*: role ${code(request.role)} on ${code(request.resource)} for your account ${code(request.principal)}, ` +
               `until *${until}* (${formatDuration(request.durationMs)}).`,
           ),
-          fieldsSection([`*Grants on the target*\n${codeList(request.grants, SECTION_FIELD_MAX - 24)}`, `*Request*\n${id}`]),
+          fieldsSection([
+            `*Grants on the target*\n${codeList(request.grants, SECTION_FIELD_MAX - 24)}`,
+            `*Request*\n${id}`,
+            ...(approvers.length > 0 ? [`*Approved by*\n${mentions(approvers)}`] : []),
+          ]),
           revokeNowActions(request),
-          context('It is revoked automatically when the window ends; done sooner? *Revoke now* gives it back. Request again if you need more time.'),
+          context('It is revoked automatically when the window ends. Done sooner? *Revoke now* gives it back. Need longer? *Extend* asks the approvers.'),
         ],
       };
     }
