@@ -102,6 +102,7 @@ function parseRequest(words: string[], text: string): CommandResult {
   // The reason keeps its own spacing: everything after the fourth word of the original text.
   const reason = (/^\S+\s+\S+\s+\S+\s+\S+\s*([\s\S]*)$/.exec(text)?.[1] ?? '').trim();
   if (reason === '') return fail('a reason is required (a ticket or a few words on why)');
+  if (reason.includes('\u0000')) return fail('the reason contains a NUL character; type plain text');
   if (reason.length > REASON_MAX_LENGTH) {
     return fail(`the reason is ${reason.length} characters; at most ${REASON_MAX_LENGTH} are allowed`);
   }

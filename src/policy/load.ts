@@ -29,7 +29,7 @@ export function parsePolicy(text: string, source: string): PolicyResult {
     data = doc.toJS();
   } catch (e) {
     // toJS throws for unresolved aliases or an alias bomb; those carry no position.
-    return { ok: false, errors: [`${source}: YAML error: ${e instanceof Error ? e.message : String(e)}`] };
+    return { ok: false, errors: [`${source}: YAML error: ${yamlMessage('', e instanceof Error ? e.message : String(e))}`] };
   }
   const parsed = policySchema.safeParse(data, { error: plainLanguage });
   if (parsed.success) return { ok: true, policy: parsed.data };
@@ -78,9 +78,23 @@ function readProblem(e: unknown): string {
   }
 }
 
+/**
+ * yaml quotes the file's own text in some messages, and the file may hold a pasted secret (`connection: *s3cr3t…`
+ * reads as an alias, `>s3cr3t…` as a block scalar header, `!s3cr3t!…` as a tag): those are reworded without it.
+ */
 function yamlMessage(code: string, message: string): string {
   if (code === 'MULTIPLE_DOCS') return 'the file must hold a single YAML document; remove the extra "---"';
-  return message;
+  if (code === 'TAG_RESOLVE_FAILED') return 'an unknown tag (a value that starts with !); quote the value';
+  if (code === 'BAD_DQ_ESCAPE') return 'an invalid escape sequence (\\…) in a double-quoted value; use single quotes for text with backslashes';
+  if (message.startsWith('Unresolved alias')) {
+    return 'an alias (*name) refers to an anchor (&name) that is not defined before it; a value that starts with * must be quoted';
+  }
+  if (message.startsWith('Block scalar header includes extra characters')) {
+    return 'unexpected text after | or >; start the block on the next line, or quote a value that starts with | or >';
+  }
+  if (message.startsWith('Not a YAML token')) return 'a character that cannot appear here';
+  // One line per problem: control characters are shown escaped.
+  return message.replace(/[\u0000-\u001f\u007f\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 
 /** Fallback wording for issues our schema does not word itself. Describes types, never echoes values. */
