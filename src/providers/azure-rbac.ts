@@ -29,7 +29,8 @@ import { createHash, randomUUID } from 'node:crypto';
 import type { AuthorizationManagementClient, RoleAssignment } from '@azure/arm-authorization';
 import type { TokenCredential } from '@azure/identity';
 import { z } from 'zod';
-import { PermanentProviderError, type AccessProvider, type GrantTarget } from '../use-cases/ports.js';
+import { PermanentProviderError, type AccessProvider, type GrantTarget, type ProviderCheck } from '../use-cases/ports.js';
+import { azureActionAllowed, CheckReport, listText, uniqueGrants } from './check.js';
 import type { ProviderDefinition } from './definition.js';
 
 /** Marks an assignment as ours in its description; revoke deletes no assignment without it. */
@@ -133,6 +134,62 @@ export class AzureRbacProvider implements AccessProvider {
     }
     if (this.#mode === 'assignment') await this.#revokeOverlapping(client, target, roles, failures);
     throwFirst(failures);
+  }
+
+  /**
+   * Read-only (`accessbot provider check`): the role assignments at the scope can be listed (which also
+   * proves the credential), each grant's role definition resolves at the scope (GET), and, where Azure can
+   * list the caller's own permissions (a resource group scope), the bot holds the actions grant and revoke
+   * use. At a subscription or management group those cannot be listed, and the check says so.
+   */
+  async check(grants: string[]): Promise<ProviderCheck> {
+    const report = new CheckReport();
+    const roles = new Map<string, string[]>();
+    for (const grant of uniqueGrants(grants)) {
+      const role = this.#roles.get(grant);
+      if (role) roles.set(roleGuid(role), [...(roles.get(roleGuid(role)) ?? []), `"${grant}"`]);
+      else report.fail(`grant "${grant}" is not listed in role_definitions (known: ${[...this.#roles.keys()].join(', ')})`);
+    }
+    let client: AuthorizationManagementClient;
+    try {
+      client = await this.#connect();
+      await client.roleAssignments.listForScope(this.#sdkScope, { filter: 'atScope()' }).byPage().next();
+      report.ok(`may list the role assignments at ${this.#scope}`);
+    } catch (error) {
+      return report.fail(azureError(error, `cannot list the role assignments at ${this.#scope}, which held and revoke do`).message).result();
+    }
+
+    for (const [guid, names] of roles) {
+      const label = `${names.join(', ')} (role definition ${guid})`;
+      try {
+        const definition = await client.roleDefinitions.get(this.#sdkScope, guid);
+        report.ok(`${names.join(', ')} is "${definition.roleName ?? guid}"`);
+      } catch (error) {
+        if (statusOf(error) === 404) report.fail(`${label} does not exist at ${this.#scope}`);
+        else report.fail(azureError(error, `cannot read ${label}`).message);
+      }
+    }
+
+    const needed =
+      this.#mode === 'pim'
+        ? ['Microsoft.Authorization/roleAssignmentScheduleRequests/write', 'Microsoft.Authorization/roleAssignments/read']
+        : ['Microsoft.Authorization/roleAssignments/write', 'Microsoft.Authorization/roleAssignments/delete', 'Microsoft.Authorization/roleAssignments/read'];
+    const group = /^\/subscriptions\/[^/]+\/resourceGroups\/([^/]+)$/i.exec(this.#scope)?.[1];
+    if (group === undefined) {
+      report.warn(`not verified: ${listText(needed)} at ${this.#scope} (Azure lists a caller's own permissions for resource groups and resources only)`);
+      return report.result();
+    }
+    try {
+      const permissions: { actions?: string[]; notActions?: string[] }[] = [];
+      for await (const p of client.permissions.listForResourceGroup(group)) permissions.push(p);
+      const missing = needed.filter((action) => !azureActionAllowed(permissions, action));
+      const held = needed.filter((action) => !missing.includes(action));
+      if (held.length > 0) report.ok(`holds ${listText(held)} at ${this.#scope}`);
+      for (const action of missing) report.fail(`missing ${action} at ${this.#scope}, which ${this.#mode === 'pim' ? 'PIM requests need' : 'grant or revoke needs'}`);
+    } catch (error) {
+      report.warn(azureError(error, `could not list the bot's permissions at ${this.#scope}`).message);
+    }
+    return report.result();
   }
 
   async close(): Promise<void> {}

@@ -24,7 +24,8 @@
 import { createPrivateKey } from 'node:crypto';
 import { auth as googleAuth, cloudresourcemanager_v3 } from '@googleapis/cloudresourcemanager';
 import { z } from 'zod';
-import { PermanentProviderError, type AccessProvider, type GrantTarget } from '../use-cases/ports.js';
+import { PermanentProviderError, type AccessProvider, type GrantTarget, type ProviderCheck } from '../use-cases/ports.js';
+import { CheckReport } from './check.js';
 import { envName, resolveEnv, type ProviderDefinition } from './definition.js';
 
 type Policy = cloudresourcemanager_v3.Schema$Policy;
@@ -124,6 +125,57 @@ export class GcpIamProvider implements AccessProvider {
       if (!bindings.some((b) => ours(b) && hasMember(b, member))) return null;
       return withoutMember(bindings, member, ours);
     });
+  }
+
+  /**
+   * Read-only (`accessbot provider check`): each grant looks like an IAM role name, the project's policy is
+   * readable (`getIamPolicy`, which also proves the credentials), and `testIamPermissions` on the project
+   * says the bot holds getIamPolicy and setIamPolicy. Both are POSTs that change nothing; setIamPolicy is
+   * never called.
+   */
+  async check(grants: string[]): Promise<ProviderCheck> {
+    const report = new CheckReport();
+    for (const role of unique(grants)) {
+      if (!/^(roles|projects\/[^/\s]+\/roles|organizations\/\d+\/roles)\/[A-Za-z0-9_.]+$/.test(role)) {
+        report.fail(`"${role}" is not an IAM role name (roles/…, projects/<project>/roles/… or organizations/<id>/roles/…)`);
+      } else if (['roles/owner', 'roles/editor', 'roles/viewer'].includes(role)) {
+        report.fail(`"${role}" is a basic role: Google refuses a condition on it, so it cannot be granted for a window; use a predefined or custom role`);
+      }
+    }
+    let policy: Policy;
+    try {
+      policy = await this.#read('provider-check', `cannot read the IAM policy of project "${this.#project}"`);
+    } catch (error) {
+      return report.fail((error as Error).message).result();
+    }
+    const bindings = policy.bindings ?? [];
+    const conditional = bindings.filter((b) => b.condition).length;
+    report.ok(`may read the IAM policy of project "${this.#project}" (${bindings.length} bindings, ${conditional} with a condition)`);
+    if (conditional >= 90) {
+      report.warn(`${conditional} conditional bindings: Google advises at most 100 per policy; each open grant adds one per role until its revoke`);
+    }
+
+    const wanted = ['resourcemanager.projects.getIamPolicy', 'resourcemanager.projects.setIamPolicy'];
+    let held: Set<string>;
+    try {
+      const res = await this.#client.projects.testIamPermissions(
+        { resource: this.#resource, requestBody: { permissions: wanted } },
+        this.#callOptions('provider-check'),
+      );
+      held = new Set(res.data.permissions ?? []);
+    } catch (error) {
+      return report.fail(`cannot test the bot's permissions on project "${this.#project}": ${describeGoogleError(error)}`).result();
+    }
+    for (const permission of wanted) {
+      if (held.has(permission)) report.ok(`holds ${permission}`);
+      else {
+        report.fail(
+          `missing ${permission} on project "${this.#project}": grant and revoke read and write the project's IAM policy ` +
+            '(roles/resourcemanager.projectIamAdmin, with a condition limiting the roles it may grant)',
+        );
+      }
+    }
+    return report.result();
   }
 
   async close(): Promise<void> {
