@@ -267,3 +267,37 @@ describe('the Extend button', () => {
     await eventually(async () => expect(await statusOf(id)).toBe('revoked'));
   });
 });
+
+describe('buttons on the requester’s own messages', () => {
+  const FORM = 'application/x-www-form-urlencoded';
+  const press = (actionId: string, id: string, where: { channel: string; ephemeral: boolean }) => {
+    const body = blockActionsBody((p) => {
+      p.user = { ...p.user, id: USERS.alice, username: 'alice', name: 'alice' };
+      p.channel = { id: where.channel, name: where.ephemeral ? 'general' : 'directmessage' };
+      p.container = { ...p.container, channel_id: where.channel, is_ephemeral: where.ephemeral };
+      p.actions[0] = { ...p.actions[0], action_id: actionId, value: id, block_id: `req_decision:${id}`, text: { type: 'plain_text', text: actionId, emoji: true } };
+      delete p.actions[0].style;
+      p.response_url = h.slack.responseUrl(`actions/${actionId}-${id}`);
+    });
+    return h.post(body, signedHeaders(h.secrets.signingSecret, body, FORM));
+  };
+  const repliesTo = (actionId: string, id: string) => h.slack.responses.filter((r) => r.path.endsWith(`${actionId}-${id}`));
+
+  it('"Cancel request" on the private confirmation withdraws the request and answers through its response_url', async () => {
+    const id = await request('read', '1h');
+    expect((await press('access_cancel', id, { channel: 'C0GENERAL1', ephemeral: true })).status).toBe(200);
+    await eventually(async () => expect(await statusOf(id)).toBe('cancelled'));
+    await eventually(() => expect(repliesTo('access_cancel', id)).toHaveLength(1));
+    expect(repliesTo('access_cancel', id)[0]!.body).toMatchObject({ response_type: 'ephemeral', replace_original: false });
+    expect(String(repliesTo('access_cancel', id)[0]!.body.text)).toMatch(/cancelled/);
+  });
+
+  it('"Revoke now" in the grant DM gives access back at once', async () => {
+    const id = await activeGrant('1h');
+    expect((await press('access_revoke', id, { channel: 'D0ALICE001', ephemeral: false })).status).toBe(200);
+    await eventually(async () => expect(await statusOf(id)).toBe('revoked'));
+    expect(await hasRead()).toBe(false);
+    await eventually(() => expect(repliesTo('access_revoke', id)).toHaveLength(1));
+    expect(String(repliesTo('access_revoke', id)[0]!.body.text)).toMatch(/Revoking/);
+  });
+});
