@@ -18,7 +18,9 @@ export type DomainError =
   | { code: 'NOT_YOURS'; requestId: string }
   | { code: 'REASON_REQUIRED'; requestId: string }
   | { code: 'EXTENSION_PENDING'; requestId: string }
-  | { code: 'EXTENSION_TOO_LONG'; maxTotalMs: number; remainingMs: number };
+  | { code: 'EXTENSION_TOO_LONG'; maxTotalMs: number; remainingMs: number }
+  | { code: 'REASON_TOO_SHORT'; minLength: number }
+  | { code: 'TICKET_REQUIRED'; pattern: string };
 
 export type DomainErrorCode = DomainError['code'];
 

@@ -25,6 +25,48 @@ export interface RolePolicy {
   maxTotalMs?: number | undefined;
   /** Still pending after `afterMs`: a card goes to `channel` too, and `users` may decide as well. */
   escalation?: { afterMs: number; channel?: string | undefined; users: string[] } | undefined;
+  /** What the reason must hold; a request that falls short is refused (see `evaluate.ts`). */
+  justification?: JustificationRule | undefined;
+  /** When no person needs to decide: every condition given must hold, and the request must raise no flag. */
+  autoApprove?: AutoApproveRule | undefined;
+  /** Which requests are flagged for approvers' attention, and how many approvals a flagged one needs. */
+  risk?: RiskRule | undefined;
+}
+
+export const WEEKDAYS = ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'] as const;
+export type Weekday = (typeof WEEKDAYS)[number];
+/** The days of `business_hours` when the file leaves them out. */
+export const DEFAULT_BUSINESS_DAYS: readonly Weekday[] = ['mon', 'tue', 'wed', 'thu', 'fri'];
+
+/** Local working hours: `start` ≤ time < `end` (`HH:MM`, 24-hour), on `days`, in the IANA zone `tz`. */
+export interface BusinessHours {
+  days: Weekday[];
+  start: string;
+  end: string;
+  tz: string;
+}
+
+export interface JustificationRule {
+  /** The reason, trimmed, has at least this many characters. */
+  minLength?: number | undefined;
+  /** A regular expression the reason must match somewhere (a ticket reference). */
+  ticketPattern?: string | undefined;
+}
+
+export interface AutoApproveRule {
+  maxDurationMs?: number | undefined;
+  businessHours?: BusinessHours | undefined;
+  /** The rate brake: at most this many auto-approvals per person for this role in any 24 hours. */
+  maxPerDay?: number | undefined;
+}
+
+export interface RiskRule {
+  high: boolean;
+  usualDurationMs?: number | undefined;
+  businessHours?: BusinessHours | undefined;
+  burst?: { count: number; withinMs: number } | undefined;
+  /** Approvals a flagged request needs (never fewer than the role's `approvals`). */
+  flaggedApprovals?: number | undefined;
 }
 
 export const DEFAULT_REQUEST_TTL_MS = 24 * 3_600_000;

@@ -80,6 +80,15 @@ export interface AccessRequest {
   revokeNote: string | null;
   revokeAttempts: number;
   lastError: string | null;
+  /** Risk flags raised at submit (`risk.ts`), each with its reason; shown to the approvers. */
+  flags: RequestFlag[];
+  /** The `auto_approve` rule that approved it, as worded at the time; null when people decided. */
+  autoApprovedBy: string | null;
+}
+
+export interface RequestFlag {
+  code: string;
+  reason: string;
 }
 
 export interface Decision {
@@ -155,7 +164,9 @@ export type NewRequest = Omit<
   | 'remindedAt'
   | 'warnedAt'
   | 'escalatedAt'
->;
+  | 'flags'
+  | 'autoApprovedBy'
+> & { flags?: RequestFlag[] };
 
 export function submit(input: NewRequest): Transition {
   const next: AccessRequest = {
@@ -174,6 +185,8 @@ export function submit(input: NewRequest): Transition {
     remindedAt: null,
     warnedAt: null,
     escalatedAt: null,
+    flags: input.flags ?? [],
+    autoApprovedBy: null,
   };
   const effects: Effect[] = [{ type: 'post-cards' }, { type: 'schedule-check', check: 'expire', at: input.pendingUntil }];
   if (input.remindAt) effects.push({ type: 'schedule-check', check: 'remind', at: input.remindAt });
@@ -183,10 +196,36 @@ export function submit(input: NewRequest): Transition {
     audit: {
       action: 'request.submitted',
       actor: input.requesterId,
-      details: { resource: input.resource, role: input.role, durationMs: input.durationMs, reason: input.reason },
+      details: {
+        resource: input.resource,
+        role: input.role,
+        durationMs: input.durationMs,
+        reason: input.reason,
+        ...(input.flags?.length ? { flags: input.flags.map((f) => f.code) } : {}),
+      },
     },
     effects,
   };
+}
+
+/**
+ * A just-submitted request that the role's `auto_approve` rule approves, before it is first saved: it is
+ * saved `approved` at once, its card is posted as a record (no buttons), its grant is scheduled, and no
+ * approver is asked or reminded. Only an unflagged pending request can be auto-approved.
+ */
+export function autoApprove(request: AccessRequest, rule: string, now: Date): Result<Transition> {
+  if (request.status !== 'pending') return err(notIn(request, ['pending']));
+  // evaluate() never auto-approves a flagged request; this keeps any other caller from doing so.
+  if (request.flags.length > 0) throw new Error(`request ${request.id} is flagged; a flagged request is never auto-approved`);
+  return ok({
+    next: bump(request, { status: 'approved', decidedAt: now, autoApprovedBy: rule }),
+    audit: {
+      action: 'request.auto-approved',
+      actor: request.requesterId,
+      details: { resource: request.resource, role: request.role, durationMs: request.durationMs, reason: request.reason, rule },
+    },
+    effects: [{ type: 'post-cards' }, { type: 'schedule-grant' }],
+  });
 }
 
 export interface ReviewInput {

@@ -1,12 +1,16 @@
 /**
  * The workers: grant, revoke and reconcile jobs on the `access` queue, chat deliveries on the `notify`
  * queue, and the reconcile job scheduler (which BullMQ keeps idempotent across processes and deploys).
+ * Drift detection rides on the reconcile job: once at start, then after every `DRIFT_EVERY`-th reconcile this
+ * process runs (each reconcile runs in one process, so across processes the cadence is the same on average).
+ * It lists the targets, which is slower than reconciling from PostgreSQL, hence the lower cadence.
  */
 import { DelayedError, Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { activateGrant } from '../use-cases/activate-grant.js';
 import type { UseCaseDeps } from '../use-cases/deps.js';
 import { deliverNotification } from '../use-cases/deliver-notification.js';
+import { detectDrift } from '../use-cases/detect-drift.js';
 import { reconcile } from '../use-cases/reconcile.js';
 import { revokeGrant } from '../use-cases/revoke-grant.js';
 import { runCheck } from '../use-cases/run-check.js';
@@ -14,6 +18,9 @@ import type { TimedCheck } from '../domain/request.js';
 import type { BullJobQueue } from './bullmq-queue.js';
 import { GRANT_ATTEMPTS } from './bullmq-queue.js';
 import { CAPPED_BACKOFF, JOB, RECONCILE_SCHEDULER_ID, cappedBackoff, type BackoffSettings } from './names.js';
+
+/** Drift detection runs after every this many reconciles (of this process). */
+export const DRIFT_EVERY = 10;
 
 export interface WorkerSettings {
   prefix: string;
@@ -32,6 +39,17 @@ export async function startWorkers(
   connection: Redis,
   settings: WorkerSettings,
 ): Promise<Workers> {
+  let reconciles = 0;
+  // Never fatal: a failure is logged and the next run tries again.
+  const checkDrift = async (): Promise<void> => {
+    try {
+      const report = await detectDrift(deps);
+      if (report.drift > 0 || report.failed > 0) deps.log.warn({ ...report }, 'drift check done');
+      else deps.log.info({ ...report }, 'drift check done');
+    } catch (err) {
+      deps.log.warn({ err: err instanceof Error ? err.message : String(err) }, 'drift check failed; trying again later');
+    }
+  };
   const access = new Worker(
     queue.access.name,
     async (job: Job, token?: string) => {
@@ -48,8 +66,12 @@ export async function startWorkers(
           }
           return outcome.kind;
         }
-        case JOB.reconcile:
-          return reconcile(deps);
+        case JOB.reconcile: {
+          const report = await reconcile(deps);
+          reconciles += 1;
+          if (reconciles % DRIFT_EVERY === 0) await checkDrift();
+          return report;
+        }
         case JOB.check: {
           const outcome = await runCheck(deps, requestId, (job.data as { check: TimedCheck }).check);
           if (outcome.kind === 'not-due') {
@@ -100,10 +122,12 @@ export async function startWorkers(
     })().catch((err: unknown) => deps.log.warn({ err: err instanceof Error ? err.message : String(err) }, 'reconcile watchdog failed'));
   }, settings.reconcileIntervalMs);
   watchdog.unref();
+  // After the start-up reconcile (run before the workers start), in the background: listing targets may be slow.
+  const startupDrift = checkDrift();
   return {
     async close() {
       clearInterval(watchdog);
-      await Promise.all([access.close(), notify.close()]);
+      await Promise.all([access.close(), notify.close(), startupDrift]);
     },
   };
 }

@@ -8,6 +8,9 @@
 import { z } from 'zod';
 import { DAY, SECOND, parseDuration } from '../domain/duration.js';
 import { DEFAULT_REMIND_AFTER_MS, DEFAULT_REQUEST_TTL_MS, DEFAULT_WARN_BEFORE_MS, type Policy, type RolePolicy } from '../domain/policy.js';
+import { REASON_MAX_LENGTH } from '../domain/command.js';
+import { autoApproveRule, justificationRule, riskRule, toAutoApprove, toJustification, toRisk } from './engine-schema.js';
+import { interval, strict } from './parts.js';
 import { PROVIDER_CATALOG } from '../providers/catalog.js';
 
 export const SUPPORTED_VERSIONS = [1] as const;
@@ -17,50 +20,6 @@ const RESOURCE_KEYS = ['provider', 'principal', 'roles'];
 const NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/;
 const SLACK_USER_ID = /^[UW][A-Z0-9]{2,}$/;
 const SLACK_CHANNEL_ID = /^[CG][A-Z0-9]{2,}$/;
-
-/** A strict object whose unknown-key message names the keys it does take, and the likely intended one. */
-function strict<T extends z.core.$ZodLooseShape>(shape: T, notAMapping?: string) {
-  const known = Object.keys(shape);
-  return z.strictObject(shape, {
-    error: (iss) => {
-      if (iss.code === 'unrecognized_keys') return unknownKeys(iss.keys, known);
-      if (iss.code === 'invalid_type' && iss.input !== undefined && notAMapping) return notAMapping;
-      return undefined;
-    },
-  });
-}
-
-function unknownKeys(keys: string[], known: string[]): string {
-  const allowed = `allowed keys: ${known.join(', ')}`;
-  if (keys.length !== 1) return `unknown keys ${keys.map((k) => JSON.stringify(k)).join(', ')}; ${allowed}`;
-  const key = keys[0] ?? '';
-  const guess = closest(key, known);
-  return `unknown key ${JSON.stringify(key)}${guess ? ` (did you mean ${JSON.stringify(guess)}?)` : ''}; ${allowed}`;
-}
-
-/** The known key within edit distance 2 of a typo, if exactly one is nearest. */
-function closest(word: string, candidates: string[]): string | undefined {
-  let best: string | undefined;
-  let bestDistance = 3;
-  for (const candidate of candidates) {
-    const d = editDistance(word.toLowerCase(), candidate);
-    if (d < bestDistance) [best, bestDistance] = [candidate, d];
-  }
-  return best;
-}
-
-function editDistance(a: string, b: string): number {
-  let row = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    const next = [i];
-    for (let j = 1; j <= b.length; j++) {
-      const substitution = (row[j - 1] ?? 0) + (a[i - 1] === b[j - 1] ? 0 : 1);
-      next.push(Math.min((row[j] ?? 0) + 1, (next[j - 1] ?? 0) + 1, substitution));
-    }
-    row = next;
-  }
-  return row[b.length] ?? 0;
-}
 
 const slackUserId = z.string().regex(SLACK_USER_ID, {
   error: (iss) => `${JSON.stringify(iss.input)} is not a Slack user id; ids look like U0123ABCD (profile → ⋮ → Copy member ID)`,
@@ -75,19 +34,6 @@ function name(kind: 'resource' | 'role') {
   return z.string().regex(NAME, {
     error: (iss) =>
       `${JSON.stringify(iss.input)} is not a valid ${kind} name; use letters, digits, _ . - (starting with a letter or digit, at most 63 characters)`,
-  });
-}
-
-/** A duration setting with its own bounds, converted to milliseconds. */
-function interval(minMs: number, maxMs: number, off = false) {
-  return z.string().transform((text, ctx): number | null => {
-    if (off && text.trim() === 'off') return null;
-    const parsed = parseDuration(text, { minMs, maxMs });
-    if (!parsed.ok) {
-      ctx.addIssue({ code: 'custom', message: parsed.problem });
-      return z.NEVER;
-    }
-    return parsed.ms;
   });
 }
 
@@ -125,6 +71,12 @@ const role = strict({
   remind_after: interval(SECOND, 30 * DAY, true).optional(),
   /** Warn the requester this long before the window ends; `off` for never (default 5m). */
   warn_before: interval(SECOND, DAY, true).optional(),
+  /** What the reason must hold (`min_length`, `ticket_pattern`). */
+  justification: justificationRule(REASON_MAX_LENGTH).optional(),
+  /** When no person needs to decide. */
+  auto_approve: autoApproveRule.optional(),
+  /** Which requests are flagged, and how many approvals a flagged one needs. */
+  risk: riskRule.optional(),
 }).superRefine((r, ctx) => {
   const max = parseDuration(r.max_duration);
   if (r.max_total_duration != null && max.ok && r.max_total_duration < max.ms) {
@@ -137,6 +89,21 @@ const role = strict({
       code: 'custom',
       path: ['approvals'],
       message: `${r.approvals} approvals are required but only ${distinct} distinct approver${distinct === 1 ? ' is' : 's are'} listed; add approvers or lower approvals`,
+    });
+  }
+  const flagged = r.risk?.flagged_approvals;
+  if (flagged !== undefined && flagged > distinct) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['risk', 'flagged_approvals'],
+      message: `${flagged} approvals are required for a flagged request but only ${distinct} distinct approver${distinct === 1 ? ' is' : 's are'} listed`,
+    });
+  }
+  if (flagged !== undefined && flagged < r.approvals) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['risk', 'flagged_approvals'],
+      message: `must be at least approvals (${r.approvals}): a flagged request never needs fewer approvals than the role`,
     });
   }
 });
@@ -230,6 +197,9 @@ function toRolePolicy(r: RoleFile): RolePolicy {
     requestTtlMs: r.request_ttl ?? DEFAULT_REQUEST_TTL_MS,
     remindAfterMs: r.remind_after === undefined ? DEFAULT_REMIND_AFTER_MS : r.remind_after,
     warnBeforeMs: r.warn_before === undefined ? DEFAULT_WARN_BEFORE_MS : (r.warn_before ?? 0),
+    ...(r.justification ? { justification: toJustification(r.justification) } : {}),
+    ...(r.auto_approve ? { autoApprove: toAutoApprove(r.auto_approve) } : {}),
+    ...(r.risk ? { risk: toRisk(r.risk) } : {}),
   };
 }
 

@@ -24,7 +24,7 @@
 import { createPrivateKey } from 'node:crypto';
 import { auth as googleAuth, cloudresourcemanager_v3 } from '@googleapis/cloudresourcemanager';
 import { z } from 'zod';
-import { PermanentProviderError, type AccessProvider, type GrantTarget, type ProviderCheck } from '../use-cases/ports.js';
+import { PermanentProviderError, type AccessProvider, type GrantTarget, type GrantedObject, type ProviderCheck } from '../use-cases/ports.js';
 import { CheckReport } from './check.js';
 import { envName, resolveEnv, type ProviderDefinition } from './definition.js';
 
@@ -125,6 +125,25 @@ export class GcpIamProvider implements AccessProvider {
       if (!bindings.some((b) => ours(b) && hasMember(b, member))) return null;
       return withoutMember(bindings, member, ours);
     });
+  }
+
+  /**
+   * Drift detection (read-only, one `getIamPolicy`): every member of every binding whose condition is titled
+   * `jit-<requestId>`, with that request. `grants` is not needed: the request decides. Only members with a
+   * `user:`, `group:` or `serviceAccount:` prefix are listed, as `revoke` names them; Google's `deleted:…`
+   * members can no longer use anything, and our revoke would not find them.
+   */
+  async listGranted(): Promise<GrantedObject[]> {
+    const policy = await this.#read('drift-check', `cannot read the IAM policy of project "${this.#project}"`);
+    const found: GrantedObject[] = [];
+    for (const binding of policy.bindings ?? []) {
+      const requestId = /^jit-(.+)$/.exec(binding.condition?.title ?? '')?.[1];
+      if (!requestId || !binding.role) continue;
+      for (const member of binding.members ?? []) {
+        if (MEMBER_PREFIX.test(member)) found.push({ principal: member, grant: binding.role, requestId });
+      }
+    }
+    return found;
   }
 
   /**

@@ -24,7 +24,7 @@ import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import type { AuthorizationV1Api, KubeConfig, RbacAuthorizationV1Api, V1RoleBinding } from '@kubernetes/client-node';
 import { z } from 'zod';
-import { PermanentProviderError, type AccessProvider, type GrantTarget, type ProviderCheck } from '../use-cases/ports.js';
+import { PermanentProviderError, type AccessProvider, type GrantTarget, type GrantedObject, type ProviderCheck } from '../use-cases/ports.js';
 import { CheckReport, listText, uniqueGrants } from './check.js';
 import { envName, resolveEnv, type ProviderDefinition } from './definition.js';
 
@@ -41,6 +41,8 @@ const ROLE_NAME = /^[A-Za-z0-9]([A-Za-z0-9._:-]{0,251}[A-Za-z0-9])?$/;
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 const LABEL_VALUE = /^(([A-Za-z0-9][-A-Za-z0-9_.]{0,61})?[A-Za-z0-9])?$/;
 const HASH_LENGTH = 12;
+/** Bindings per list call; the API server pages the rest with `continue`. */
+const LIST_PAGE = 500;
 /** Kubernetes status codes that retrying cannot fix (bad input, no such namespace, no right to bind). */
 const PERMANENT_STATUSES = new Set([400, 401, 403, 404, 405, 422]);
 const MAX_MESSAGE = 300;
@@ -145,6 +147,44 @@ export class KubernetesRbacProvider implements AccessProvider {
     // A retryable failure wins: the retry redoes everything, and all of it is idempotent.
     const failure = failures.find((f) => !(f instanceof PermanentProviderError)) ?? failures[0];
     if (failure) throw failure;
+  }
+
+  /**
+   * Drift detection (read-only): every binding of ours still in place, listed by the label
+   * `app.kubernetes.io/managed-by=accessbot` (in `namespace`, or cluster-wide), one object per subject of our
+   * kind, its request from the `accessbot/request` label. `grants` is not needed: a binding is named after its
+   * request, whose state decides. A binding whose name is not the one `revoke` derives from that label and its
+   * role (someone copied our labels) is left out: our revoke could not remove it, so it would be reported on
+   * every run. Needs `list` on the (cluster)rolebindings.
+   */
+  async listGranted(): Promise<GrantedObject[]> {
+    const api = await this.#connect();
+    const labelSelector = Object.entries(MANAGED_BY)
+      .map(([key, value]) => `${key}=${value}`)
+      .join(',');
+    const found: GrantedObject[] = [];
+    let page: string | undefined;
+    do {
+      const options = { labelSelector, limit: LIST_PAGE, ...(page === undefined ? {} : { _continue: page }) };
+      let list: { items: V1RoleBinding[]; metadata?: { _continue?: string } };
+      try {
+        list = await (this.#namespace === undefined
+          ? api.listClusterRoleBinding(options)
+          : api.listNamespacedRoleBinding({ ...options, namespace: this.#namespace }));
+      } catch (error) {
+        throw kubernetesError(error, `cannot list the bindings labelled ${labelSelector}${this.#where()}`);
+      }
+      for (const binding of list.items) {
+        const requestId = binding.metadata?.labels?.[REQUEST_LABEL];
+        const grant = binding.roleRef.name;
+        if (!requestId || binding.metadata?.name !== bindingName(requestId, grant)) continue;
+        for (const subject of binding.subjects ?? []) {
+          if (subject.kind === this.#subjectKind) found.push({ principal: subject.name, grant, requestId });
+        }
+      }
+      page = list.metadata?._continue || undefined;
+    } while (page !== undefined);
+    return found;
   }
 
   /**

@@ -12,7 +12,7 @@
  */
 import postgres from 'postgres';
 import { z } from 'zod';
-import { PermanentProviderError, type AccessProvider, type GrantTarget, type ProviderCheck } from '../use-cases/ports.js';
+import { PermanentProviderError, type AccessProvider, type GrantTarget, type GrantedObject, type ProviderCheck } from '../use-cases/ports.js';
 import { CheckReport, uniqueGrants } from './check.js';
 import { envConnection, resolveEnv, type ProviderDefinition } from './definition.js';
 
@@ -129,6 +129,40 @@ export class PostgresRoleProvider implements AccessProvider {
     // A retryable failure wins: the retry redoes everything (all of it is idempotent).
     const failure = failures.find((f) => !(f instanceof PermanentProviderError)) ?? failures[0];
     if (failure) throw failure;
+  }
+
+  /**
+   * Drift detection (read-only): the memberships of `grants` whose grantor is the bot's own role, i.e. what the
+   * bot granted and nobody has revoked. A membership has no request name, so `requestId` is null: the use case
+   * weighs it against the records. A membership a DBA granted (another grantor) is never listed; on PostgreSQL
+   * 15 and older a membership keeps the grantor of its first GRANT, so one the bot granted on top of a DBA's is
+   * the DBA's. A superuser bot is refused: it is often the very role DBAs use, and PostgreSQL 16+ records every
+   * superuser's grant as the bootstrap superuser's, so its own grants cannot be told from anyone else's.
+   */
+  async listGranted(grants: string[]): Promise<GrantedObject[]> {
+    for (const grant of grants) checkIdentifiers(grant, []);
+    if (grants.length === 0) return [];
+    const context = `cannot list the memberships of ${quoteList(grants)} granted by the bot`;
+    let rows: { principal: string; grant: string }[];
+    try {
+      const [bot] = await this.#sql<{ superuser: boolean }[]>`SELECT rolsuper AS superuser FROM pg_roles WHERE rolname = current_user`;
+      if (bot?.superuser !== false) {
+        throw new PermanentProviderError(
+          `${context}: the bot is a superuser, whose grants cannot be told from other superusers'; use a dedicated role with ADMIN OPTION`,
+        );
+      }
+      rows = await this.#sql<{ principal: string; grant: string }[]>`
+        SELECT DISTINCT u.rolname AS principal, r.rolname AS grant
+        FROM pg_auth_members m
+        JOIN pg_roles r ON r.oid = m.roleid
+        JOIN pg_roles u ON u.oid = m.member
+        WHERE m.grantor = (SELECT oid FROM pg_roles WHERE rolname = current_user)
+          AND r.rolname IN (SELECT jsonb_array_elements_text(${jsonList(grants)}::text::jsonb))
+        ORDER BY 2, 1`;
+    } catch (error) {
+      throw providerError(error, context);
+    }
+    return rows.map(({ principal, grant }) => ({ principal, grant, requestId: null }));
   }
 
   /**

@@ -2,8 +2,7 @@
  * Mapping between the domain's `AccessRequest` and the rows that hold it (`access_requests` + `grants`), and
  * from transition effects to outbox payloads. Pure.
  */
-import type { AccessRequest, Effect } from '../domain/request.js';
-import type { Notification } from '../use-cases/ports.js';
+import type { AccessRequest } from '../domain/request.js';
 import { accessRequests, grants } from './schema.js';
 
 export const SELECT_REQUEST = {
@@ -48,6 +47,8 @@ export function toDomain(row: RequestRow, grant: GrantRow | null): AccessRequest
     revokeNote: grant?.revokeNote ?? null,
     revokeAttempts: row.revokeAttempts,
     lastError: row.lastError,
+    flags: row.flags ?? [],
+    autoApprovedBy: row.autoApprovedBy,
   };
 }
 
@@ -78,23 +79,7 @@ export function requestColumns(r: AccessRequest) {
     decidedAt: r.decidedAt,
     revokeAttempts: r.revokeAttempts,
     lastError: r.lastError,
+    flags: r.flags,
+    autoApprovedBy: r.autoApprovedBy,
   };
 }
-
-/** Effects that are chat messages go to the outbox; job effects are the use case's business. */
-export function toNotification(effect: Effect): Notification | null {
-  switch (effect.type) {
-    case 'post-cards':
-    case 'refresh-cards':
-      return { kind: effect.type };
-    case 'notify-requester':
-      return { kind: 'notify-requester', notice: effect.notice };
-    case 'alert-approvers':
-      return { kind: 'alert-approvers', alert: effect.alert };
-    case 'schedule-grant':
-    case 'schedule-revoke':
-    case 'schedule-check':
-      return null;
-  }
-}
-

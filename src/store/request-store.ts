@@ -4,20 +4,24 @@
  * clicks and replays produce exactly one outcome. The audit entry and the outbox notifications of a
  * transition are written in the same transaction as the state they describe.
  */
-import { and, asc, desc, eq, inArray, isNull, lt, ne, sql } from 'drizzle-orm';
+import { and, asc, desc, eq, gte, inArray, isNull, lt, ne, sql } from 'drizzle-orm';
 import type { DomainError, Result } from '../domain/errors.js';
 import type { AccessRequest, AuditEntry, Decision, Transition } from '../domain/request.js';
-import type { ApplyOutcome, CardRef, Notification, RequestSnapshot, RequestStore } from '../use-cases/ports.js';
+import type { HistoryEntry } from '../domain/risk.js';
+import { notificationFor, type AccessOnRecord, type ApplyOutcome, type CardRef, type Notification, type RequestSnapshot, type RequestStore } from '../use-cases/ports.js';
 import type { Database } from './db.js';
-import { SELECT_REQUEST, requestColumns, toDomain, toNotification } from './request-rows.js';
+import { SELECT_REQUEST, requestColumns, toDomain } from './request-rows.js';
 import { accessRequests, auditEvents, chatMessages, decisions, grants, notifications } from './schema.js';
 
 type Tx = Parameters<Parameters<Database['transaction']>[0]>[0];
+
+/** The states whose grants the records still account for (`openGrantsOf`): in flight, in force, being taken back. */
+const OPEN_STATUSES: AccessRequest['status'][] = ['approved', 'active', 'revoking'];
 type Executor = Database | Tx;
 
 async function writeRecords(tx: Tx, requestId: string, transition: Transition): Promise<string[]> {
   await tx.insert(auditEvents).values({ requestId, ...transition.audit });
-  const payloads = transition.effects.map(toNotification).filter((n): n is Notification => n !== null);
+  const payloads = transition.effects.map(notificationFor).filter((n): n is Notification => n !== null);
   if (payloads.length === 0) return [];
   const rows = await tx
     .insert(notifications)
@@ -216,6 +220,27 @@ export class PostgresRequestStore implements RequestStore {
     return request.grants.filter((g) => covered.has(g));
   }
 
+  async openGrantsOf(resource: string): Promise<AccessOnRecord[]> {
+    const rows = await this.db
+      .select({ principal: accessRequests.principal, status: accessRequests.status, grants: accessRequests.grants, preExisting: grants.preExisting })
+      .from(accessRequests)
+      .leftJoin(grants, eq(grants.requestId, accessRequests.id))
+      .where(
+        and(
+          eq(accessRequests.resource, resource),
+          sql`(${inArray(accessRequests.status, OPEN_STATUSES)} OR ${grants.preExisting} <> '[]'::jsonb)`,
+        ),
+      );
+    const byPrincipal = new Map<string, { grants: Set<string>; preExisting: Set<string> }>();
+    for (const row of rows) {
+      const entry = byPrincipal.get(row.principal) ?? { grants: new Set<string>(), preExisting: new Set<string>() };
+      byPrincipal.set(row.principal, entry);
+      if (OPEN_STATUSES.includes(row.status as AccessRequest['status'])) for (const g of row.grants) entry.grants.add(g);
+      for (const g of row.preExisting ?? []) entry.preExisting.add(g);
+    }
+    return [...byPrincipal].map(([principal, e]) => ({ principal, grants: [...e.grants].sort(), preExisting: [...e.preExisting].sort() }));
+  }
+
   async listByStatus(statuses: AccessRequest['status'][], limit: number): Promise<AccessRequest[]> {
     const rows = await this.db
       .select(SELECT_REQUEST)
@@ -235,6 +260,15 @@ export class PostgresRequestStore implements RequestStore {
       .where(and(eq(accessRequests.extendsId, requestId), inArray(accessRequests.status, ['pending', 'approved'])))
       .limit(1);
     return row ? toDomain(row.request, row.grant) : null;
+  }
+
+  async recentRequestsOf(requesterId: string, since: Date): Promise<HistoryEntry[]> {
+    const rows = await this.db
+      .select({ resource: accessRequests.resource, role: accessRequests.role, createdAt: accessRequests.createdAt, rule: accessRequests.autoApprovedBy })
+      .from(accessRequests)
+      .where(and(eq(accessRequests.requesterId, requesterId), gte(accessRequests.createdAt, since), isNull(accessRequests.extendsId)))
+      .orderBy(asc(accessRequests.createdAt));
+    return rows.map(({ rule, ...r }) => ({ ...r, autoApproved: rule !== null }));
   }
 
   async listForRequester(requesterId: string, statuses: AccessRequest['status'][], limit: number): Promise<AccessRequest[]> {

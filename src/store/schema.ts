@@ -41,6 +41,10 @@ export const accessRequests = pgTable(
     decidedAt: ts('decided_at'),
     revokeAttempts: integer('revoke_attempts').notNull().default(0),
     lastError: text('last_error'),
+    /** Risk flags raised at submit, `[{ code, reason }]`; null for rows older than the policy engine. */
+    flags: jsonb('flags').$type<{ code: string; reason: string }[]>(),
+    /** The auto-approve rule that approved the request; null when people decided. */
+    autoApprovedBy: text('auto_approved_by'),
     updatedAt: ts('updated_at').notNull().default(sql`now()`),
   },
   (t) => [

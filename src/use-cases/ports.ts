@@ -4,7 +4,8 @@
  */
 import type { DomainError, Result } from '../domain/errors.js';
 import type { Policy } from '../domain/policy.js';
-import type { AccessRequest, ApproverAlert, AuditEntry, Decision, RequesterNotice, TimedCheck, Transition } from '../domain/request.js';
+import type { HistoryEntry } from '../domain/risk.js';
+import type { AccessRequest, ApproverAlert, AuditEntry, Decision, Effect, RequesterNotice, TimedCheck, Transition } from '../domain/request.js';
 
 export interface RequestSnapshot {
   request: AccessRequest;
@@ -25,6 +26,23 @@ export type Notification =
   | { kind: 'refresh-cards' }
   | { kind: 'notify-requester'; notice: RequesterNotice }
   | { kind: 'alert-approvers'; alert: ApproverAlert };
+
+/** The outbox row a transition's effect owes, if the effect is a chat message (jobs are the use case's). */
+export function notificationFor(effect: Effect): Notification | null {
+  switch (effect.type) {
+    case 'post-cards':
+    case 'refresh-cards':
+      return { kind: effect.type };
+    case 'notify-requester':
+      return { kind: 'notify-requester', notice: effect.notice };
+    case 'alert-approvers':
+      return { kind: 'alert-approvers', alert: effect.alert };
+    case 'schedule-grant':
+    case 'schedule-revoke':
+    case 'schedule-check':
+      return null;
+  }
+}
 
 /**
  * The system of record. Contract: every write that changes a request is one transaction that also writes its
@@ -65,6 +83,12 @@ export interface RequestStore {
    */
   coveredElsewhere(request: AccessRequest, scope: 'window' | 'until-revoked'): Promise<string[]>;
   /**
+   * Drift detection on shared-membership targets: per principal of `resource`, the grants of its requests
+   * that are `approved`, `active` or `revoking` (access the records say it may hold now, a grant in flight
+   * included), and what any of its requests, in any state, recorded as held before (never ours to revoke).
+   */
+  openGrantsOf(resource: string): Promise<AccessOnRecord[]>;
+  /**
    * Runs `work` while holding a lock on one principal's access to one resource, across every process, so a
    * grant and a revoke of overlapping windows never interleave between "what is held" and "change it".
    */
@@ -72,6 +96,11 @@ export interface RequestStore {
 
   // Reconciliation: read from PostgreSQL alone.
   listByStatus(statuses: AccessRequest['status'][], limit: number): Promise<AccessRequest[]>;
+  /**
+   * One person's requests created at or after `since`, in any state, oldest first, extensions left out: the
+   * history the policy engine weighs (first request, bursts, the auto-approval rate brake).
+   */
+  recentRequestsOf(requesterId: string, since: Date): Promise<HistoryEntry[]>;
   /** One person's requests in these states, newest first. */
   listForRequester(requesterId: string, statuses: AccessRequest['status'][], limit: number): Promise<AccessRequest[]>;
   /** The request's audit trail, oldest first. */
@@ -142,6 +171,22 @@ export interface AccessProvider {
    * without it cannot be checked ahead of its first grant.
    */
   check?(grants: string[]): Promise<ProviderCheck>;
+  /**
+   * What the bot itself granted on the target that is still in place, for drift detection: read-only.
+   * `grants` are the resource's grants; a provider whose objects are named after their request lists all of
+   * its own (the request decides) and may ignore it. Every object listed must be one that
+   * `revoke({ requestId, principal, grants: [grant] })` removes (for `requestId` null, any request id).
+   * Optional: a provider without it is not checked for drift.
+   */
+  listGranted?(grants: string[]): Promise<GrantedObject[]>;
+}
+
+/** One thing the bot granted that is still on the target: a binding, a conditional binding, a membership. */
+export interface GrantedObject {
+  principal: string;
+  grant: string;
+  /** The request the object is named after; null where the target keeps no such name (a shared membership). */
+  requestId: string | null;
 }
 
 /** The outcome of `AccessProvider.check`: `ok` unless some finding is `fail`. */
@@ -169,6 +214,29 @@ export interface ChatNotifier {
   updateCard(card: CardRef, snapshot: RequestSnapshot): Promise<void>;
   notifyRequester(snapshot: RequestSnapshot, notice: RequesterNotice): Promise<void>;
   alertApprovers(snapshot: RequestSnapshot, alert: ApproverAlert): Promise<void>;
+  /** A direct message to each of `admins` (chat user ids). Tries every admin; throws afterwards if any failed. */
+  alertAdmins(admins: string[], alert: AdminAlert): Promise<void>;
+}
+
+/**
+ * What the admins are told. `drift-revoked`: the bot found on the target access it had granted that the
+ * records do not account for, and removed it. `requestStatus` is null when no request is named or known.
+ */
+export type AdminAlert = {
+  kind: 'drift-revoked';
+  resource: string;
+  principal: string;
+  grant: string;
+  requestId: string | null;
+  requestStatus: AccessRequest['status'] | null;
+  at: Date;
+};
+
+/** One principal's access on record for one resource (`RequestStore.openGrantsOf`). */
+export interface AccessOnRecord {
+  principal: string;
+  grants: string[];
+  preExisting: string[];
 }
 
 /** The policy in force right now. */

@@ -1,7 +1,14 @@
-/** A requester asks for a role: check the policy, resolve their identity on the target, record, post cards. */
+/**
+ * A requester asks for a role: the policy engine decides what happens (refuse, auto-approve, or ask N
+ * approvers, flagging what stands out), their identity on the target is resolved, the request is recorded
+ * and its card posted. For a role that can auto-approve, one person's submissions for it are serialised, so
+ * the rate brake (`max_per_day`) counts every earlier auto-approval, even one a moment ago.
+ */
 import { err, ok, type Result } from '../domain/errors.js';
-import { checkRequest, principalFor } from '../domain/policy.js';
-import { submit } from '../domain/request.js';
+import { evaluate } from '../domain/evaluate.js';
+import { findRole, principalFor } from '../domain/policy.js';
+import { autoApprove, submit, type Transition } from '../domain/request.js';
+import { HISTORY_LOOKBACK_MS } from '../domain/risk.js';
 import type { UseCaseDeps } from './deps.js';
 import { runEffects } from './effects.js';
 import type { RequestSnapshot } from './ports.js';
@@ -15,11 +22,20 @@ export interface SubmitInput {
 }
 
 export async function submitRequest(deps: UseCaseDeps, input: SubmitInput): Promise<Result<RequestSnapshot>> {
+  const role = findRole(deps.policy.current(), input.resource, input.role);
+  if (!role.ok || !role.value.autoApprove) return decideAndRecord(deps, input);
+  // The target lock is taken on a key of its own (no target is named "requester:…"): one person, one role.
+  return deps.store.withTargetLock(`${input.resource}/${input.role}`, `requester:${input.requesterId}`, () => decideAndRecord(deps, input));
+}
+
+async function decideAndRecord(deps: UseCaseDeps, input: SubmitInput): Promise<Result<RequestSnapshot>> {
   const policy = deps.policy.current();
-  const checked = checkRequest(policy, input);
-  if (!checked.ok) {
-    await deps.store.audit({ action: 'request.refused', actor: input.requesterId, details: { ...input, code: checked.error.code } });
-    return checked;
+  const now = deps.clock.now();
+  const history = await deps.store.recentRequestsOf(input.requesterId, new Date(now.getTime() - HISTORY_LOOKBACK_MS));
+  const verdict = evaluate(policy, input, history, now);
+  if (verdict.outcome === 'deny') {
+    await deps.store.audit({ action: 'request.refused', actor: input.requesterId, details: { ...input, code: verdict.error.code } });
+    return err(verdict.error);
   }
   const email = Object.hasOwn(policy.principals, input.requesterId) ? null : await deps.directory.emailOf(input.requesterId);
   const principal = principalFor(policy, input.resource, input.requesterId, email);
@@ -27,9 +43,8 @@ export async function submitRequest(deps: UseCaseDeps, input: SubmitInput): Prom
     await deps.store.audit({ action: 'request.refused', actor: input.requesterId, details: { ...input, code: 'NO_PRINCIPAL' } });
     return err({ code: 'NO_PRINCIPAL', userId: input.requesterId });
   }
-  const rolePolicy = checked.value;
-  const now = deps.clock.now();
-  const transition = submit({
+  const { rolePolicy } = verdict;
+  const submitted = submit({
     id: deps.newId(),
     extendsId: null,
     platform: 'slack',
@@ -40,7 +55,7 @@ export async function submitRequest(deps: UseCaseDeps, input: SubmitInput): Prom
     grants: [...rolePolicy.grants],
     durationMs: input.durationMs,
     reason: input.reason,
-    approvalsRequired: rolePolicy.approvals,
+    approvalsRequired: verdict.outcome === 'needs-approval' ? verdict.approvals : rolePolicy.approvals,
     channel: rolePolicy.channel,
     createdAt: now,
     pendingUntil: new Date(now.getTime() + rolePolicy.requestTtlMs),
@@ -48,8 +63,23 @@ export async function submitRequest(deps: UseCaseDeps, input: SubmitInput): Prom
     warnBeforeMs: rolePolicy.warnBeforeMs,
     escalateAt: rolePolicy.escalation ? new Date(now.getTime() + rolePolicy.escalation.afterMs) : null,
     escalationChannel: rolePolicy.escalation?.channel ?? null,
+    flags: verdict.outcome === 'needs-approval' ? verdict.flags : [],
   });
+  const transition = verdict.outcome === 'auto-approve' ? autoApproved(submitted, verdict.rule, now) : withWhyNot(submitted, verdict.notAutoApproved);
   const { notificationIds } = await deps.store.create(transition);
   await runEffects(deps, transition, notificationIds);
   return ok({ request: transition.next, decisions: [] });
+}
+
+/** Saved approved at once: one row, one audit entry (`request.auto-approved`), the card, the grant job. */
+function autoApproved(submitted: Transition, rule: string, now: Date): Transition {
+  const approved = autoApprove(submitted.next, rule, now);
+  if (!approved.ok) throw new Error(`auto-approval refused: ${approved.error.code}`);
+  return approved.value;
+}
+
+/** A role that could have auto-approved says in the audit entry why it did not. */
+function withWhyNot(submitted: Transition, why: string | null): Transition {
+  if (why === null) return submitted;
+  return { ...submitted, audit: { ...submitted.audit, details: { ...submitted.audit.details, notAutoApproved: why } } };
 }

@@ -334,6 +334,8 @@ describe('errorText', () => {
     REASON_REQUIRED: { code: 'REASON_REQUIRED', requestId: 'req_8f3a2c' },
     EXTENSION_PENDING: { code: 'EXTENSION_PENDING', requestId: 'req_8f3a2c' },
     EXTENSION_TOO_LONG: { code: 'EXTENSION_TOO_LONG', maxTotalMs: 4 * 3_600_000, remainingMs: 30 * 60_000 },
+    REASON_TOO_SHORT: { code: 'REASON_TOO_SHORT', minLength: 20 },
+    TICKET_REQUIRED: { code: 'TICKET_REQUIRED', pattern: '(INC|CHG)-\\d+' },
   };
 
   it.each(Object.values(samples))('$code reads as a sentence', (error) => {
@@ -351,6 +353,8 @@ describe('errorText', () => {
     expect(errorText(samples.NOT_PENDING)).toContain(`already decided by <@${CAROL}>`);
     expect(errorText(samples.ALREADY_DECIDED)).toContain('You already approved');
     expect(errorText({ ...samples.ALREADY_DECIDED, outcome: 'deny' })).toContain('You already denied');
+    expect(errorText(samples.REASON_TOO_SHORT)).toContain('at least 20 characters');
+    expect(errorText(samples.TICKET_REQUIRED)).toContain('`(INC|CHG)-\\d+`');
   });
 
   it('escapes what the user typed', () => {

@@ -58,6 +58,8 @@ export function request(patch: Partial<AccessRequest> = {}): AccessRequest {
     revokeNote: null,
     revokeAttempts: 0,
     lastError: null,
+    flags: [],
+    autoApprovedBy: null,
     ...patch,
   };
 }

@@ -3,6 +3,7 @@
  * requester is warned before the end, and access is given back early. Table-driven, pure.
  */
 import { describe, expect, it } from 'vitest';
+import { requestDraft } from '../support/request-draft.js';
 import { HOUR, MINUTE } from '../../src/domain/duration.js';
 import type { Result } from '../../src/domain/errors.js';
 import { ROLE_TIMING_DEFAULTS, checkDecider, type Policy } from '../../src/domain/policy.js';
@@ -46,27 +47,16 @@ const policy: Policy = {
 };
 
 function draft(patch: Partial<NewRequest> = {}): NewRequest {
-  return {
+  return requestDraft({
     id: 'req_life',
-    extendsId: null,
-    escalateAt: null,
-    escalationChannel: null,
-    platform: 'slack',
-    requesterId: ALICE,
-    principal: 'alice',
-    resource: 'prod-db',
-    role: 'read',
     grants: ['app_read'],
-    durationMs: 2 * HOUR,
     reason: 'INC-1',
-    approvalsRequired: 1,
-    channel: 'C0APPROVE1',
     createdAt: T0,
     pendingUntil: at(24 * HOUR),
     remindAt: at(HOUR),
     warnBeforeMs: 5 * MINUTE,
     ...patch,
-  };
+  });
 }
 
 const must = (r: Result<Transition>): Transition => {

@@ -1,4 +1,5 @@
 import { describe, it, expect } from 'vitest';
+import { requestDraft } from '../support/request-draft.js';
 import { HOUR, MINUTE } from '../../src/domain/duration.js';
 import type { Policy } from '../../src/domain/policy.js';
 import { ROLE_TIMING_DEFAULTS } from '../../src/domain/policy.js';
@@ -48,27 +49,7 @@ const policy: Policy = {
 };
 
 function newRequest(patch: Partial<NewRequest> = {}): NewRequest {
-  return {
-    id: 'req_01',
-    extendsId: null,
-    escalateAt: null,
-    escalationChannel: null,
-    platform: 'slack',
-    requesterId: ALICE,
-    principal: 'alice',
-    resource: 'prod-db',
-    role: 'read',
-    grants: ['pg_read_all_data'],
-    durationMs: 2 * HOUR,
-    reason: 'INC-4821 hotfix',
-    approvalsRequired: 1,
-    channel: 'C0APPROVE1',
-    createdAt: T0,
-    pendingUntil: new Date(T0.getTime() + 24 * 3_600_000),
-    remindAt: null,
-    warnBeforeMs: 0,
-    ...patch,
-  };
+  return requestDraft({ createdAt: T0, ...patch });
 }
 
 /** Unwraps a result the test expects to succeed, failing with the domain error otherwise. */

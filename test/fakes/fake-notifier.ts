@@ -1,5 +1,5 @@
 /**
- * Fakes `ChatNotifier`: keeps every card, card update, requester notice and approver alert in memory, as
+ * Fakes `ChatNotifier`: keeps every card, card update, requester notice, approver alert and admin DM in memory, as
  * the snapshot it was given (what the message would show). Like Slack it refuses a card to a channel it does
  * not know (`channel_not_found`) and an update of a message it never posted (`message_not_found`); message
  * ids are Slack-style timestamps. `failNext` makes calls fail like a Slack outage; `whilePosting` runs
@@ -8,9 +8,9 @@
  * `test/support/fake-slack.ts` cover those), rate limits, and DM channels being closed.
  */
 import type { ApproverAlert, RequesterNotice } from '../../src/domain/request.js';
-import type { CardRef, ChatNotifier, RequestSnapshot } from '../../src/use-cases/ports.js';
+import type { AdminAlert, CardRef, ChatNotifier, RequestSnapshot } from '../../src/use-cases/ports.js';
 
-export type NotifierMethod = 'postCard' | 'updateCard' | 'notifyRequester' | 'alertApprovers';
+export type NotifierMethod = 'postCard' | 'updateCard' | 'notifyRequester' | 'alertApprovers' | 'alertAdmins';
 
 export interface PostedCard {
   card: CardRef;
@@ -37,6 +37,8 @@ export class FakeNotifier implements ChatNotifier {
   readonly cards: PostedCard[] = [];
   readonly notices: SentNotice[] = [];
   readonly alerts: SentAlert[] = [];
+  /** One entry per admin DM: who got it, and what it said. */
+  readonly adminAlerts: { to: string; alert: AdminAlert }[] = [];
   readonly calls: NotifierMethod[] = [];
   /** Runs after Slack accepted a card and before `postCard` returns its reference. */
   whilePosting: (() => Promise<void>) | null = null;
@@ -101,6 +103,12 @@ export class FakeNotifier implements ChatNotifier {
     const { request } = snapshot;
     if (!this.#channels.has(request.channel)) throw new Error('An API error occurred: channel_not_found');
     this.alerts.push({ requestId: request.id, channel: request.channel, alert, snapshot: structuredClone(snapshot) });
+  }
+
+  /** Like Slack, a DM to each admin; one failing call (`failNext`) fails the whole alert before any is sent. */
+  async alertAdmins(admins: string[], alert: AdminAlert): Promise<void> {
+    this.#call('alertAdmins');
+    for (const to of admins) this.adminAlerts.push({ to, alert: structuredClone(alert) });
   }
 
   #call(method: NotifierMethod): void {

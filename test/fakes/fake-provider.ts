@@ -8,12 +8,16 @@
  * The registry, like the real one, throws for a resource it has no provider for.
  * Test hooks: `failNext(op, times, kind)` fails the next calls (transient `Error` or permanent), `failAlways`
  * keeps failing until `heal()`; every call is recorded with whether it succeeded.
+ * - `listGranted(grants)` lists the memberships of those roles whose grantor is the bot: made by `grant` when
+ *   the principal did not already hold the role (PostgreSQL 15 keeps the first grantor of a membership), never
+ *   by `hold` (a DBA).
  * Left out on purpose: sessions (revoke ending open sessions), role inheritance (only direct memberships are
- * modelled, as `held` reads only those), grantors, and `expiresAt` (PostgreSQL has no native expiry).
+ * modelled, as `held` reads only those), PostgreSQL 16's one membership per grantor, and `expiresAt`
+ * (PostgreSQL has no native expiry).
  */
-import { PermanentProviderError, type AccessProvider, type GrantTarget, type ProviderRegistry } from '../../src/use-cases/ports.js';
+import { PermanentProviderError, type AccessProvider, type GrantTarget, type GrantedObject, type ProviderRegistry } from '../../src/use-cases/ports.js';
 
-export type ProviderOp = 'held' | 'grant' | 'revoke';
+export type ProviderOp = 'held' | 'grant' | 'revoke' | 'listGranted';
 export type FailureKind = 'transient' | 'permanent';
 
 export interface ProviderCall {
@@ -30,6 +34,8 @@ export class FakeProvider implements AccessProvider {
   readonly perGrantObjects = false;
   readonly calls: ProviderCall[] = [];
   readonly #memberships = new Map<string, Set<string>>();
+  /** `[principal, grant]` as JSON: the memberships whose grantor is the bot. */
+  readonly #byBot = new Set<string>();
   readonly #roles: Set<string>;
   readonly #failures = new Map<ProviderOp, { remaining: number; kind: FailureKind }>();
 
@@ -86,15 +92,30 @@ export class FakeProvider implements AccessProvider {
       if (!set) throw new PermanentProviderError(`cannot grant to "${principal}": SQLSTATE 42704: role "${principal}" does not exist`);
       const missing = grants.find((g) => !this.#roles.has(g));
       if (missing) throw new PermanentProviderError(`cannot grant "${missing}": SQLSTATE 42704: role "${missing}" does not exist`);
-      for (const g of grants) set.add(g);
+      for (const g of grants) {
+        if (!set.has(g)) this.#byBot.add(JSON.stringify([principal, g]));
+        set.add(g);
+      }
     });
   }
 
   async revoke({ principal, grants }: GrantTarget): Promise<void> {
     this.#run('revoke', principal, grants, () => {
       const set = this.#memberships.get(principal);
-      for (const g of grants) set?.delete(g);
+      for (const g of grants) {
+        set?.delete(g);
+        this.#byBot.delete(JSON.stringify([principal, g]));
+      }
     });
+  }
+
+  async listGranted(grants: string[]): Promise<GrantedObject[]> {
+    return this.#run('listGranted', '-', grants, () =>
+      [...this.#byBot]
+        .map((key) => JSON.parse(key) as [string, string])
+        .filter(([, grant]) => grants.includes(grant))
+        .map(([principal, grant]) => ({ principal, grant, requestId: null })),
+    );
   }
 
   #run<T>(op: ProviderOp, principal: string, grants: string[], body: () => T): T {

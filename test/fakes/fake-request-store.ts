@@ -9,6 +9,8 @@
  * - `coveredElsewhere`: what other `active`/`revoking` requests of the same resource and principal added
  *   (their grants minus what they found pre-existing); with scope `window` only those whose window ends
  *   after now.
+ * - `openGrantsOf`: per principal of the resource, the grants of its `approved`/`active`/`revoking` requests
+ *   and everything any of its requests recorded as pre-existing.
  * - `withTargetLock` is a real mutex per resource and principal (waiters queue, not re-entrant).
  * - Durations are kept in whole seconds (`duration_seconds`), timestamps come from the injected clock where
  *   PostgreSQL would use `now()`.
@@ -20,8 +22,9 @@
  */
 import type { DomainError, Result } from '../../src/domain/errors.js';
 import type { AccessRequest, AuditEntry, Decision, Effect, Transition } from '../../src/domain/request.js';
-import type { ApplyOutcome, CardRef, Notification, RequestSnapshot, RequestStore } from '../../src/use-cases/ports.js';
-import type { Clock } from '../../src/use-cases/ports.js';
+import type { HistoryEntry } from '../../src/domain/risk.js';
+import { notificationFor, type ApplyOutcome, type CardRef, type Notification, type RequestSnapshot, type RequestStore } from '../../src/use-cases/ports.js';
+import type { AccessOnRecord, Clock } from '../../src/use-cases/ports.js';
 
 export interface StoredAudit {
   id: number;
@@ -50,21 +53,6 @@ type Method = keyof RequestStore;
 
 const clone = <T>(value: T): T => structuredClone(value);
 
-function toNotification(effect: Effect): Notification | null {
-  switch (effect.type) {
-    case 'post-cards':
-    case 'refresh-cards':
-      return { kind: effect.type };
-    case 'notify-requester':
-      return { kind: 'notify-requester', notice: effect.notice };
-    case 'alert-approvers':
-      return { kind: 'alert-approvers', alert: effect.alert };
-    case 'schedule-grant':
-    case 'schedule-revoke':
-    case 'schedule-check':
-      return null;
-  }
-}
 
 /** What a row of `access_requests` keeps: whole seconds of duration. */
 function asStored(request: AccessRequest): AccessRequest {
@@ -207,6 +195,22 @@ export class FakeRequestStore implements RequestStore {
     return request.grants.filter((g) => covered.has(g));
   }
 
+  async openGrantsOf(resource: string): Promise<AccessOnRecord[]> {
+    this.#maybeFail('openGrantsOf');
+    const byPrincipal = new Map<string, { grants: Set<string>; preExisting: Set<string> }>();
+    for (const r of this.#requests.values()) {
+      if (r.resource !== resource) continue;
+      const open = r.status === 'approved' || r.status === 'active' || r.status === 'revoking';
+      const preExisting = this.#grants.get(r.id)?.preExisting ?? [];
+      if (!open && preExisting.length === 0) continue;
+      const entry = byPrincipal.get(r.principal) ?? { grants: new Set<string>(), preExisting: new Set<string>() };
+      byPrincipal.set(r.principal, entry);
+      if (open) for (const g of r.grants) entry.grants.add(g);
+      for (const g of preExisting) entry.preExisting.add(g);
+    }
+    return [...byPrincipal].map(([principal, e]) => ({ principal, grants: [...e.grants].sort(), preExisting: [...e.preExisting].sort() }));
+  }
+
   async withTargetLock<T>(resource: string, principal: string, work: () => Promise<T>): Promise<T> {
     this.#maybeFail('withTargetLock');
     // A queue per target: each holder waits for the one before it. Not re-entrant, like the advisory lock
@@ -236,6 +240,14 @@ export class FakeRequestStore implements RequestStore {
       .sort((a, b) => key(a) - key(b) || a.createdAt.getTime() - b.createdAt.getTime())
       .slice(0, limit)
       .map(clone);
+  }
+
+  async recentRequestsOf(requesterId: string, since: Date): Promise<HistoryEntry[]> {
+    this.#maybeFail('recentRequestsOf');
+    return [...this.#requests.values()]
+      .filter((r) => r.requesterId === requesterId && r.extendsId === null && r.createdAt >= since)
+      .sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime())
+      .map((r) => ({ resource: r.resource, role: r.role, createdAt: new Date(r.createdAt), autoApproved: r.autoApprovedBy !== null }));
   }
 
   async listForRequester(requesterId: string, statuses: AccessRequest['status'][], limit: number): Promise<AccessRequest[]> {
@@ -345,7 +357,7 @@ export class FakeRequestStore implements RequestStore {
     this.#pushAudit(requestId, transition.audit);
     const ids: string[] = [];
     for (const effect of transition.effects) {
-      const notification = toNotification(effect);
+      const notification = notificationFor(effect);
       if (!notification) continue;
       const id = String(this.#nextNotification++);
       this.#outbox.set(id, { id, requestId, notification, createdAt: this.clock.now(), deliveredAt: null, attempts: 0, lastError: null });

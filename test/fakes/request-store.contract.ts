@@ -5,6 +5,7 @@
  * Left out: the audit trail (the port has no reader for it) and real-concurrency races on one row, which
  * the store's own tests cover with two connection pools.
  */
+import { requestDraft } from '../support/request-draft.js';
 import { ROLE_TIMING_DEFAULTS } from '../../src/domain/policy.js';
 import { describe, expect, it } from 'vitest';
 import { HOUR, MINUTE } from '../../src/domain/duration.js';
@@ -33,27 +34,7 @@ let counter = 0;
 const unique = (label: string) => `${label}_${process.pid.toString(36)}_${(++counter).toString(36)}_${Math.random().toString(36).slice(2, 6)}`;
 
 function draft(over: Partial<NewRequest> = {}): NewRequest {
-  return {
-    id: unique('req'),
-    extendsId: null,
-    escalateAt: null,
-    escalationChannel: null,
-    platform: 'slack',
-    requesterId: 'U0ALICE01',
-    principal: unique('p'),
-    resource: 'prod-db',
-    role: 'read',
-    grants: ['g_read'],
-    durationMs: HOUR,
-    reason: 'INC-1',
-    approvalsRequired: 1,
-    channel: CHANNEL,
-    createdAt: new Date(),
-    pendingUntil: new Date(new Date().getTime() + 24 * 3_600_000),
-    remindAt: null,
-    warnBeforeMs: 0,
-    ...over,
-  };
+  return requestDraft({ id: unique('req'), principal: unique('p'), grants: ['g_read'], durationMs: HOUR, reason: 'INC-1', channel: CHANNEL, createdAt: new Date(), ...over });
 }
 
 export function requestStoreContract(name: string, open: () => RequestStore): void {
@@ -234,6 +215,24 @@ export function requestStoreContract(name: string, open: () => RequestStore): vo
 
       await expect(store.withTargetLock('prod-db', principal, async () => Promise.reject(new Error('inside')))).rejects.toThrow('inside');
       expect(await store.withTargetLock('prod-db', principal, async () => 'released')).toBe('released');
+    });
+
+    it('tells drift detection what open requests cover and what any request recorded as held before', async () => {
+      const store = open();
+      const [alice, bob] = [unique('p'), unique('p')];
+      const now = Date.now();
+      await activeRequest(store, { principal: alice, grants: ['g_read'] }, new Date(now));
+      await approvedRequest(store, { principal: alice, grants: ['g_write'] });
+      const over = await activeRequest(store, { principal: bob, grants: ['g_read', 'g_own'] }, new Date(now), ['g_own']);
+      expect((await store.apply(over, (s) => startRevoke(s.request, 'expired', new Date(now + 2 * HOUR)))).ok).toBe(true);
+      expect((await store.apply(over, (s) => completeRevoke(s.request, new Date()))).ok).toBe(true);
+
+      const records = (await store.openGrantsOf('prod-db')).filter((r) => [alice, bob].includes(r.principal));
+      expect(records.sort((a, b) => (a.principal === alice ? -1 : b.principal === alice ? 1 : 0))).toEqual([
+        { principal: alice, grants: ['g_read', 'g_write'], preExisting: [] },
+        { principal: bob, grants: [], preExisting: ['g_own'] },
+      ]);
+      expect((await store.openGrantsOf('other-db')).filter((r) => [alice, bob].includes(r.principal))).toEqual([]);
     });
   });
 }

@@ -4,6 +4,7 @@
  * actually written, through a separate plain `postgres` client (the adapter's drizzle mapping is not trusted
  * to check itself).
  */
+import { requestDraft } from '../support/request-draft.js';
 import { ROLE_TIMING_DEFAULTS } from '../../src/domain/policy.js';
 import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -92,27 +93,7 @@ afterAll(async () => {
 let seq = 0;
 function newRequest(patch: Partial<NewRequest> = {}): NewRequest {
   seq += 1;
-  return {
-    id: `req_store_${String(seq).padStart(3, '0')}`,
-    extendsId: null,
-    escalateAt: null,
-    escalationChannel: null,
-    platform: 'slack',
-    requesterId: ALICE,
-    principal: 'alice',
-    resource: 'prod-db',
-    role: 'read',
-    grants: ['pg_read_all_data'],
-    durationMs: 2 * HOUR,
-    reason: 'INC-4821 hotfix',
-    approvalsRequired: 1,
-    channel: 'C0APPROVE1',
-    createdAt: T0,
-    pendingUntil: new Date(T0.getTime() + 24 * 3_600_000),
-    remindAt: null,
-    warnBeforeMs: 0,
-    ...patch,
-  };
+  return requestDraft({ id: `req_store_${String(seq).padStart(3, '0')}`, createdAt: T0, ...patch });
 }
 
 function must(result: Result<Transition>): Transition {

@@ -66,6 +66,11 @@ export interface HarnessOptions {
   redisUrl?: string;
   /** A database other than a fresh copy of the template on the shared server (fault tests restart their own). */
   database?: TestDatabase;
+  /**
+   * More roles for prod-db: YAML appended under its `roles:`, indented as the harness's own roles are (six
+   * spaces for a role name). A function is given the target's role names, which carry the file's suffix.
+   */
+  extraRoles?: string | ((roles: TargetDb['roles']) => string);
 }
 
 export async function startHarness(label: string, options: HarnessOptions = {}): Promise<Harness> {
@@ -114,7 +119,7 @@ resources:
         remind_after: 3s
         warn_before: 3s
         escalation: { after: 2s, channel: ${ESCALATION_CHANNEL}, users: [${USERS.dave}] }
-`,
+${typeof options.extraRoles === 'function' ? options.extraRoles(target.roles) : (options.extraRoles ?? '')}`,
   );
   const secrets = { botToken: `xoxb-test-${sfx}-t0k3n`, signingSecret: `signing-${sfx}-s3cr3t` };
   const env: Record<string, string> = {

@@ -2,19 +2,22 @@
  * The approval card posted in the approvers' channel and updated in place on every change. A pure function of
  * the request snapshot: the same snapshot always renders the same card, so a late or repeated `chat.update`
  * can never show a state the store does not hold. Buttons exist only while the request is pending (Approve,
- * Deny) or active (Revoke).
+ * Deny) or active (Revoke); an auto-approved request's card is a record, without buttons. Risk flags are
+ * listed under the reason, one line each.
  */
 import { formatDuration } from '../../domain/duration.js';
 import { assertNever } from '../../domain/errors.js';
 import { REVOKE_ALERT_THRESHOLD, approvalsOf, type AccessRequest, type Decision } from '../../domain/request.js';
 import type { RequestSnapshot } from '../../use-cases/ports.js';
 import { decisionControls, revokeControls } from './controls.js';
-import { SECTION_FIELD_MAX, SECTION_TEXT_MAX, escapeMrkdwn } from './limits.js';
+import { SLASH_COMMAND } from './ids.js';
+import { SECTION_FIELD_MAX, SECTION_TEXT_MAX, escapeAndCut, escapeMrkdwn } from './limits.js';
 import {
   bold,
   code,
   context,
   fieldsSection,
+  linesWithin,
   mention,
   mentions,
   plural,
@@ -48,9 +51,31 @@ export function approvalCard(snapshot: RequestSnapshot): SlackMessage {
       'req_details',
     ),
     section(`*Reason*\n${reasonQuote(request.reason, SECTION_TEXT_MAX - 12)}`, 'req_reason'),
+    ...(request.flags.length > 0 ? [section(`*Flagged for review*\n${flagLines(request)}`, 'req_flags')] : []),
     ...(request.status === 'pending' ? pendingBlocks(snapshot) : decidedBlocks(snapshot)),
   ];
   return { text: `${summaryText(request)}${request.status === 'pending' ? '' : ` (${request.status})`}`, blocks };
+}
+
+const FLAG_LABELS: Record<string, string> = {
+  'outside-business-hours': 'Outside business hours',
+  'long-duration': 'Longer than usual',
+  'first-request': 'First request',
+  burst: 'Burst of requests',
+  'high-risk-role': 'High-risk role',
+};
+/** The auto-approval rule as recorded: policy names and conditions, a few hundred characters at most. */
+export const RULE_SHOWN_MAX = 300;
+/** A flag's reason is written by the policy engine from policy names; cut anyway, to stay within limits. */
+const FLAG_REASON_SHOWN_MAX = 300;
+
+/** One line per risk flag: `:warning: *First request*: the first request for prod-db …`. */
+export function flagLines(request: Pick<AccessRequest, 'flags'>): string {
+  const lines = request.flags.map((f) => {
+    const label = FLAG_LABELS[f.code] ? `*${FLAG_LABELS[f.code]}*` : code(f.code, 40);
+    return `:warning: ${label}: ${escapeAndCut(f.reason, FLAG_REASON_SHOWN_MAX)}`;
+  });
+  return linesWithin(lines, SECTION_TEXT_MAX - 40);
 }
 
 /** `*prod-db* / *read*`: the resource and role, escaped. */
@@ -118,10 +143,20 @@ function decidedBlocks(snapshot: RequestSnapshot): Block[] {
         ),
       ];
     case 'active':
-      return [section([approvedLine(request, decisions), ...grantLines(request)].join('\n'), 'req_status'), ...revokeControls(request)];
+      return [
+        section([approvedLine(request, decisions), ...grantLines(request)].join('\n'), 'req_status'),
+        ...activeControls(request),
+      ];
     default:
       return [section([approvedLine(request, decisions), ...grantLines(request)].join('\n'), 'req_status')];
   }
+}
+
+/** Revoke controls on an active card; an auto-approved card is a record without buttons, and says how instead. */
+function activeControls(request: AccessRequest): Block[] {
+  if (!request.autoApprovedBy) return revokeControls(request);
+  const command = escapeMrkdwn(`${SLASH_COMMAND} revoke ${request.id} <reason>`);
+  return [context(`No buttons on an auto-approved record; an approver can end it early with \`${command}\`.`)];
 }
 
 /** Approvals given before a request was cancelled or expired (only some of the required ones, or none). */
@@ -131,6 +166,10 @@ function approvedSoFar(decisions: Decision[]): string[] {
 }
 
 function approvedLine(request: AccessRequest, decisions: Decision[]): string {
+  if (request.autoApprovedBy) {
+    const when = request.decidedAt ? ` ${slackDate(request.decidedAt)}` : '';
+    return `:robot_face: *Auto-approved* by rule ${code(request.autoApprovedBy, RULE_SHOWN_MAX)}${when}; no approver was asked`;
+  }
   const approvers = approvalsOf(decisions).map((d) => d.approverId);
   const by = approvers.length > 0 ? ` by ${mentions(approvers)}` : '';
   const at = request.decidedAt ? ` ${slackDate(request.decidedAt)}` : '';

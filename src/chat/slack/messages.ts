@@ -84,6 +84,10 @@ export function errorText(error: DomainError): string {
       return error.remainingMs > 0
         ? `That is more than this role allows in total: at most ${formatDuration(error.remainingMs)} more (the maximum total is ${formatDuration(error.maxTotalMs)}).`
         : `This grant already lasts the role's maximum total of ${formatDuration(error.maxTotalMs)}; request access again when it ends.`;
+    case 'REASON_TOO_SHORT':
+      return `Say a little more: this role needs a reason of at least ${error.minLength} characters (what you will do, and why).`;
+    case 'TICKET_REQUIRED':
+      return `This role needs a ticket reference in the reason, matching ${name(error.pattern)} (for example the incident or change number).`;
     default:
       return assertNever(error);
   }

@@ -1,14 +1,14 @@
 /**
  * Messages to one person or to the approvers' channel about a request: the requester's DMs, the approvers'
  * alerts (a failing revoke, a reminder of an undecided request) and the private "request sent" confirmation.
- * Pure renderers of the request snapshot.
+ * Pure renderers of the request snapshot; `adminAlert`, of the alert's own data.
  */
 import { formatDuration } from '../../domain/duration.js';
 import { assertNever } from '../../domain/errors.js';
 import type { AccessRequest, ApproverAlert, RequesterNotice } from '../../domain/request.js';
-import type { RequestSnapshot } from '../../use-cases/ports.js';
+import type { AdminAlert, RequestSnapshot } from '../../use-cases/ports.js';
 import { SECTION_FIELD_MAX, SECTION_TEXT_MAX, cut, escapeMrkdwn } from './limits.js';
-import { approvalProgress, codeList, noteLines, reasonQuote, what } from './card.js';
+import { RULE_SHOWN_MAX, approvalProgress, codeList, noteLines, reasonQuote, what } from './card.js';
 import { cancelActions, decisionControls, revokeNowActions } from './controls.js';
 import { SLASH_COMMAND } from './ids.js';
 import { code, context, mentions, fieldsSection, mention, plural, section, shownError, slackDate, type SlackMessage } from './format.js';
@@ -185,6 +185,18 @@ export function receivedMessage(snapshot: RequestSnapshot): SlackMessage {
       ],
     };
   }
+  if (request.autoApprovedBy) {
+    return {
+      text: `Request ${escapeMrkdwn(request.id)} auto-approved: ${plainWhat(request)} for ${formatDuration(request.durationMs)}.`,
+      blocks: [
+        section(
+          `:robot_face: Request ${code(request.id)} was *auto-approved* by rule ${code(request.autoApprovedBy, RULE_SHOWN_MAX)}: ` +
+            `${what(request)} for *${formatDuration(request.durationMs)}*. No approver needed to decide; it is being granted now.`,
+        ),
+        context(`You will get a DM when access is granted and when it ends; its record is in ${channelLink(request.channel)}.`),
+      ],
+    };
+  }
   return {
     text: `Request ${escapeMrkdwn(request.id)} sent to approvers: ${plainWhat(request)} for ${formatDuration(request.durationMs)}.`,
     blocks: [
@@ -240,4 +252,35 @@ function revokedNotice(snapshot: RequestSnapshot): SlackMessage {
 function askAgain(request: AccessRequest): string {
   const name = (text: string): string => cut(text.replace(/`/g, "'"), 100);
   return `\`${escapeMrkdwn(`${SLASH_COMMAND} request ${name(request.resource)} ${name(request.role)} <duration> <reason…>`)}\``;
+}
+
+/**
+ * A DM to each policy admin. `drift-revoked`: access the bot had granted was still on the target although the
+ * records say it should not be, and the bot removed it.
+ */
+export function adminAlert(alert: AdminAlert): SlackMessage {
+  switch (alert.kind) {
+    case 'drift-revoked': {
+      const plainName = (text: string): string => escapeMrkdwn(cut(text, 100));
+      let why: string;
+      if (alert.requestId === null) why = 'accessbot granted it, but no open request of that account covers it';
+      else if (alert.requestStatus === null) why = `it is named after request ${code(alert.requestId)}, which accessbot has no record of`;
+      else why = `request ${code(alert.requestId)} is ${alert.requestStatus}`;
+      return {
+        text: `Drift found and removed: ${plainName(alert.grant)} for ${plainName(alert.principal)} on ${plainName(alert.resource)}.`,
+        blocks: [
+          section(
+            `:rotating_light: *Drift found and removed*: ${code(alert.grant)} for ${code(alert.principal)} on ${code(alert.resource)} ` +
+              `was still in place, although ${why}. accessbot revoked it ${slackDate(alert.at)}.`,
+          ),
+          context(
+            'A revoke may have been lost, or something outside accessbot put the access back: the target’s own audit log tells which. ' +
+              'accessbot’s audit log records this as `drift.revoked`.',
+          ),
+        ],
+      };
+    }
+    default:
+      return assertNever(alert.kind);
+  }
 }

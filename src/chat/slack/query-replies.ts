@@ -7,7 +7,7 @@ import { formatDuration, MINUTE } from '../../domain/duration.js';
 import { assertNever } from '../../domain/errors.js';
 import { SYSTEM_ACTOR, type AccessRequest, type AuditEntry, type Decision } from '../../domain/request.js';
 import type { MyRequests, RequestStory } from '../../use-cases/query-requests.js';
-import { approvalProgress, codeList, noteLines, reasonQuote, what } from './card.js';
+import { RULE_SHOWN_MAX, approvalProgress, codeList, flagLines, noteLines, reasonQuote, what } from './card.js';
 import { revokeButton } from './controls.js';
 import { SLASH_COMMAND, decisionBlockId } from './ids.js';
 import { SECTION_FIELD_MAX, SECTION_TEXT_MAX, escapeMrkdwn } from './limits.js';
@@ -111,6 +111,7 @@ export function statusMessage(story: RequestStory, now: Date): SlackMessage {
         'req_details',
       ),
       section(`*Reason*\n${reasonQuote(request.reason, SECTION_TEXT_MAX - 12)}`, 'req_reason'),
+      ...(request.flags.length > 0 ? [section(`*Flagged for review*\n${flagLines(request)}`, 'req_flags')] : []),
       section(`*Decisions*\n${decisionLines(request, decisions)}`, 'req_decisions'),
       section(`*Access*\n${linesWithin(windowLines(request, now), SECTION_TEXT_MAX - 12)}`, 'req_window'),
       section(`*History*\n${trailLines(story.trail)}`, 'req_history'),
@@ -123,6 +124,10 @@ function decisionLines(request: AccessRequest, decisions: Decision[]): string {
     const line = `• ${d.outcome === 'approve' ? ':white_check_mark:' : ':no_entry:'} ${mention(d.approverId)} ${d.outcome === 'approve' ? 'approved' : 'denied'} ${slackDate(d.at)}`;
     return d.reason?.trim() ? `${line}\n${quote(d.reason, DECISION_REASON_SHOWN_MAX)}` : line;
   });
+  if (request.autoApprovedBy) {
+    const when = request.decidedAt ? ` ${slackDate(request.decidedAt)}` : '';
+    lines.push(`• :robot_face: auto-approved by rule ${code(request.autoApprovedBy, RULE_SHOWN_MAX)}${when}`);
+  }
   if (request.status === 'pending') lines.push(approvalProgress(request, decisions));
   return lines.length === 0 ? '_none_' : linesWithin(lines, SECTION_TEXT_MAX - 20);
 }
@@ -187,6 +192,7 @@ function revokeCause(request: AccessRequest, lead: string): string[] {
 
 const ACTION_WORDS: Record<string, string> = {
   'request.submitted': 'requested',
+  'request.auto-approved': 'requested',
   'request.refused': 'request refused',
   'request.approval-recorded': 'approval recorded',
   'request.approved': 'approved',
@@ -228,6 +234,8 @@ function trailLine(entry: AuditEntry & { at: Date }): string {
 function detail(entry: AuditEntry): string {
   const d = entry.details;
   if (typeof d.code === 'string') return ` (${code(d.code, 40)})`;
+  if (entry.action === 'request.auto-approved') return `; auto-approved${typeof d.rule === 'string' ? ` by rule ${code(d.rule, 120)}` : ''}`;
+  if (Array.isArray(d.flags) && d.flags.length > 0) return ` (flagged: ${d.flags.map((f) => code(String(f), 40)).join(', ')})`;
   if (entry.action === 'revoke.attempt-failed' && typeof d.attempt === 'number') return ` (attempt ${d.attempt})`;
   if (typeof d.approvals === 'number' && typeof d.required === 'number') return ` (${d.approvals} of ${d.required})`;
   return '';

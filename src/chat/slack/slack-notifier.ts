@@ -4,8 +4,8 @@
  */
 import type { WebClient } from '@slack/web-api';
 import type { ApproverAlert, RequesterNotice } from '../../domain/request.js';
-import type { CardRef, ChatNotifier, RequestSnapshot } from '../../use-cases/ports.js';
-import { approvalCard, approverAlert, requesterNotice } from './blocks.js';
+import type { AdminAlert, CardRef, ChatNotifier, RequestSnapshot } from '../../use-cases/ports.js';
+import { adminAlert, approvalCard, approverAlert, requesterNotice } from './blocks.js';
 
 export class SlackNotifier implements ChatNotifier {
   constructor(private readonly client: WebClient) {}
@@ -26,5 +26,13 @@ export class SlackNotifier implements ChatNotifier {
 
   async alertApprovers(snapshot: RequestSnapshot, alert: ApproverAlert): Promise<void> {
     await this.client.chat.postMessage({ channel: snapshot.request.channel, ...approverAlert(snapshot, alert) });
+  }
+
+  /** One DM per admin; one that fails does not keep the others from theirs. */
+  async alertAdmins(admins: string[], alert: AdminAlert): Promise<void> {
+    const message = adminAlert(alert);
+    const results = await Promise.allSettled(admins.map((admin) => this.client.chat.postMessage({ channel: admin, ...message })));
+    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed) throw failed.reason;
   }
 }
