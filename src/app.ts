@@ -23,12 +23,15 @@ import type { BackoffSettings } from './jobs/names.js';
 import { startWorkers, type Workers } from './jobs/workers.js';
 import { healthRoutes, startHealthServer, type ReadinessProbe } from './observability/health.js';
 import { asPortLogger, createLogger } from './observability/logger.js';
-import { loadPolicyFile, missingConnectionEnv } from './policy/load.js';
-import { createProviderRegistry } from './providers/registry.js';
-import { openDatabase } from './store/db.js';
+import { LivePolicy, PolicyVersionError } from './policy/live-policy.js';
+import { missingConnectionEnv, readPolicyFile } from './policy/load.js';
+import { LiveProviderRegistry } from './providers/live-registry.js';
+import { openDatabase, type Database } from './store/db.js';
 import { migrateDatabase } from './store/migrate.js';
+import { PostgresPolicyVersions } from './store/policy-versions.js';
 import { PostgresRequestStore } from './store/request-store.js';
 import type { UseCaseDeps } from './use-cases/deps.js';
+import type { Logger } from './use-cases/ports.js';
 import { reconcile } from './use-cases/reconcile.js';
 
 export interface StartOptions {
@@ -101,6 +104,68 @@ export async function checkRedisEvictionPolicy(redis: Redis, log: Pino): Promise
   );
 }
 
+export interface OpenedPolicy {
+  policy: LivePolicy;
+  providers: LiveProviderRegistry;
+  /** What the file did at start-up: stored as a new version, or not (unchanged, or already in force). */
+  file: { version: number; changed: boolean };
+}
+
+/**
+ * Policy as code at start-up: the file's text (already validated) is applied as source `file` (stored only
+ * when the file changed since it was last seen, so a newer Home-tab or CLI version stays in force), then the
+ * version in force is loaded, checked against this process's variables, and followed from then on, with the
+ * provider registry rebuilt for resources whose settings change. Throws `StartupError` on any problem.
+ */
+export async function openPolicy(
+  db: Database,
+  fileText: string,
+  env: Readonly<Record<string, string | undefined>>,
+  log: Logger,
+  options: { refreshMs?: number } = {},
+): Promise<OpenedPolicy> {
+  const versions = new PostgresPolicyVersions(db);
+  const applied = await versions.apply(fileText, 'file', 'file');
+  if (!applied.ok) throw new StartupError(applied.errors);
+  let providers: LiveProviderRegistry | undefined;
+  let policy: LivePolicy;
+  try {
+    policy = await LivePolicy.load(versions, {
+      ...options,
+      log,
+      // An edit made here (the Home tab) must work here: every variable set, every provider buildable.
+      check: (p) => {
+        const missing = missingConnectionEnv(p, env);
+        return missing.length > 0 ? missing : LiveProviderRegistry.problemsFor(p, env);
+      },
+      onChange: (p, stored) => {
+        const problems = providers?.update(p) ?? [];
+        if (problems.length > 0) log.error({ version: stored.version, problems }, 'policy version in force, but some resources have no provider here');
+      },
+    });
+  } catch (error) {
+    if (error instanceof PolicyVersionError) throw new StartupError(error.errors);
+    throw error;
+  }
+  const inForce = policy.stored();
+  log.info(
+    { version: inForce.version, source: inForce.source, appliedBy: inForce.appliedBy, fileStored: applied.changed },
+    inForce.source === 'file' ? 'policy in force: the file' : `policy in force: version ${inForce.version} from ${inForce.source}, newer than the file`,
+  );
+  const missing = missingConnectionEnv(policy.current(), env);
+  if (missing.length > 0) {
+    policy.stop();
+    throw new StartupError(missing.map((m) => `policy v${inForce.version}: ${m}`));
+  }
+  try {
+    providers = LiveProviderRegistry.create(policy.current(), env);
+  } catch (error) {
+    policy.stop();
+    throw error;
+  }
+  return { policy, providers, file: { version: applied.version, changed: applied.changed } };
+}
+
 export async function startAccessBot(options: StartOptions): Promise<RunningBot> {
   const { config } = options;
   const log = createLogger({
@@ -109,14 +174,22 @@ export async function startAccessBot(options: StartOptions): Promise<RunningBot>
     ...(options.logDestination ? { destination: options.logDestination } : {}),
   });
 
-  const loaded = await loadPolicyFile(config.policy.path);
+  const loaded = await readPolicyFile(config.policy.path);
   if (!loaded.ok) throw new StartupError(loaded.errors);
-  const policy = loaded.policy;
-  const missing = missingConnectionEnv(policy, options.env);
+  const missing = missingConnectionEnv(loaded.policy, options.env);
   if (missing.length > 0) throw new StartupError(missing);
 
   await migrateDatabase(config.database.url);
   const database = openDatabase(config.database.url);
+  // The file seeds or updates the policy versions when it changed; the bot then runs on the version in force.
+  let opened: OpenedPolicy;
+  try {
+    opened = await openPolicy(database.db, loaded.text, options.env, asPortLogger(log));
+  } catch (error) {
+    await database.close();
+    throw error;
+  }
+  const { policy, providers } = opened;
   const store = new PostgresRequestStore(database.db);
   // Producers fail fast when Redis is down (the state is safe in PostgreSQL; the reconciler re-enqueues);
   // workers wait for Redis forever, as BullMQ requires. "Fast" means: refused at once while disconnected (no
@@ -136,21 +209,24 @@ export async function startAccessBot(options: StartOptions): Promise<RunningBot>
   // Without a listener BullMQ prints each connection error's stack to stderr, past the structured (and
   // redacting) logger, once per reconnect attempt of an outage. The connection's own handler above logs it.
   for (const q of [queue.access, queue.notify]) q.on('error', (err: Error) => log.debug({ err: err.message }, 'queue error'));
-  const providers = createProviderRegistry(policy, options.env);
 
   const slackLogger = boltLogger(log);
-  const client = new WebClient(config.slack.botToken, {
-    slackApiUrl: config.slack.apiUrl,
-    logger: slackLogger,
-    retryConfig: { retries: options.slackRetries ?? 3, factor: 2, minTimeout: 500, maxTimeout: 10_000 },
-  });
+  // Two clients: on a 429 the Web API client pauses every call it makes for the Retry-After, so a rate limit
+  // on chat.postMessage (deliveries) must not hold up users.info, which a slash command waits on.
+  const slackClient = () =>
+    new WebClient(config.slack.botToken, {
+      slackApiUrl: config.slack.apiUrl,
+      logger: slackLogger,
+      retryConfig: { retries: options.slackRetries ?? 3, factor: 2, minTimeout: 500, maxTimeout: 10_000 },
+    });
   const deps: UseCaseDeps = {
     store,
     queue,
-    policy: { current: () => policy },
+    policy,
+    policyVersions: policy,
     providers,
-    directory: new SlackDirectory(client),
-    notifier: new SlackNotifier(client),
+    directory: new SlackDirectory(slackClient()),
+    notifier: new SlackNotifier(slackClient()),
     clock: { now: () => new Date() },
     log: asPortLogger(log),
     newId: newRequestId,
@@ -208,6 +284,7 @@ export async function startAccessBot(options: StartOptions): Promise<RunningBot>
       if (workers) await workers.close();
       await queue.close();
       await Promise.all([producerRedis.quit().catch(() => undefined), workerRedis.quit().catch(() => undefined)]);
+      policy.stop();
       await providers.close();
       await database.close();
       log.info({}, 'accessbot stopped');

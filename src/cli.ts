@@ -2,14 +2,18 @@
 /**
  * The `accessbot` command. `start` runs the web server and the workers in one process (what `npm start`
  * does); `web` and `worker` run them apart; `migrate` applies migrations; `policy check <file>` validates a
- * policy file; `provider check <resource>` checks one resource's target. Everything a user can get wrong is reported as plain lines and a non-zero exit, never a stack.
+ * policy file; `policy diff | apply | export` work on the stored policy versions (DATABASE_URL only); `provider check <resource>` checks one resource's target. Everything a user can get wrong is reported as plain lines and a non-zero exit, never a stack.
  */
 import { StartupError, startAccessBot } from './app.js';
 import { loadConfig, type Mode } from './config.js';
-import { loadPolicyFile, missingConnectionEnv } from './policy/load.js';
+import { lineDiff } from './policy/line-diff.js';
+import { loadPolicyFile, missingConnectionEnv, readPolicyFile } from './policy/load.js';
 import { providerDefinition } from './providers/catalog.js';
 import { createProviderRegistry } from './providers/registry.js';
+import { openDatabase } from './store/db.js';
 import { migrateDatabase } from './store/migrate.js';
+import { PostgresPolicyVersions } from './store/policy-versions.js';
+import type { StoredPolicy } from './use-cases/ports.js';
 
 const USAGE = `usage: accessbot <command>
   start                 web server and workers in one process (applies migrations first)
@@ -17,6 +21,11 @@ const USAGE = `usage: accessbot <command>
   worker                the grant, revoke, delivery and reconcile workers only
   migrate               apply pending database migrations and exit
   policy check <file>   validate a policy file and exit (0 = valid)
+  policy diff <file>    compare a policy file with the version in force (DATABASE_URL)
+                        (0 = no difference, 1 = different)
+  policy apply <file> [--dry-run]
+                        validate, show the diff, and store the file as the version in force
+  policy export         print the version in force, exactly as applied
   provider check <resource>
                         check, changing nothing, that the bot reaches the resource's target (from
                         ACCESS_POLICY) and holds what its grants need (0 = ready, 1 = something missing)`;
@@ -64,15 +73,82 @@ async function run(argv: string[]): Promise<void> {
   }
 }
 
+const POLICY_USAGE = 'usage: accessbot policy check <file> | diff <file> | apply <file> [--dry-run] | export';
+
 async function policyCommand(args: string[]): Promise<void> {
-  const [sub, file] = args;
-  if (sub !== 'check' || !file) fail(['usage: accessbot policy check <file>'], 2);
+  const [sub, file, ...extra] = args;
+  if (sub === 'diff' || sub === 'apply' || sub === 'export') return policyVersionCommand(sub, file, extra);
+  if (sub !== 'check' || !file) fail([POLICY_USAGE], 2);
   const result = await loadPolicyFile(file);
   if (!result.ok) fail([`${file}: invalid policy`, ...result.errors.map((e) => `  - ${e}`)]);
   const roles = Object.values(result.policy.resources).reduce((n, r) => n + Object.keys(r.roles).length, 0);
   process.stdout.write(`${file}: valid (${Object.keys(result.policy.resources).length} resources, ${roles} roles)\n`);
   // Connections are resolved where the bot runs; here a missing variable is only worth a note.
   for (const note of missingConnectionEnv(result.policy, process.env)) process.stdout.write(`  note: ${note}\n`);
+}
+
+/**
+ * `policy diff | apply | export`: the stored policy versions in DATABASE_URL, nothing else needed. `apply`
+ * stores the file as source `cli`, applied by $USER; the running bots take it up within seconds.
+ */
+async function policyVersionCommand(sub: 'diff' | 'apply' | 'export', file: string | undefined, extra: string[]): Promise<void> {
+  const dryRun = sub === 'apply' && extra.length === 1 && extra[0] === '--dry-run';
+  const wellFormed = sub === 'export' ? file === undefined : file !== undefined && !file.startsWith('-') && (extra.length === 0 || dryRun);
+  if (!wellFormed) fail([sub === 'export' ? 'usage: accessbot policy export' : `usage: accessbot policy ${sub} <file>${sub === 'apply' ? ' [--dry-run]' : ''}`], 2);
+  loadDotEnv();
+  const config = loadConfig(process.env, 'migrate');
+  if (!config.ok) fail(['accessbot: configuration problems:', ...config.problems.map((p) => `  - ${p}`)]);
+  const read = file === undefined ? null : await readPolicyFile(file);
+  if (read && !read.ok) fail([`${file}: invalid policy`, ...read.errors.map((e) => `  - ${e}`)], sub === 'diff' ? 2 : 1);
+
+  const database = openDatabase(config.config.database.url, { max: 1 });
+  try {
+    const versions = new PostgresPolicyVersions(database.db);
+    const active = await versions.active().catch((error: unknown) => {
+      // 42P01: undefined_table. The database has not been migrated to policy versions yet.
+      if ((error as { cause?: { code?: unknown } }).cause?.code === '42P01' || (error as { code?: unknown }).code === '42P01') {
+        fail(['accessbot: this database has no policy versions table yet; run accessbot migrate (or start the bot) first']);
+      }
+      throw error;
+    });
+    if (sub === 'export') {
+      if (!active) fail(['accessbot: no policy has been applied to this database yet'], 1);
+      process.stdout.write(active.text);
+      return;
+    }
+    const text = read!.ok ? read!.text : '';
+    const same = active?.text === text;
+    const diff = lineDiff(active?.text ?? '', text);
+    if (same) {
+      process.stdout.write(`${file}: same as the version in force (v${active!.version})\n`);
+    } else {
+      process.stdout.write(`--- ${active ? describeVersion(active) : 'no version applied yet'}\n+++ ${file}\n${diff.text}\n`);
+    }
+    if (sub === 'diff') {
+      process.exitCode = same ? 0 : 1;
+      return;
+    }
+    if (read!.ok) for (const note of missingConnectionEnv(read!.policy, process.env)) process.stdout.write(`  note: ${note}\n`);
+    if (same) return;
+    if (dryRun) {
+      process.stdout.write(`dry run: valid; would be stored as a new version (+${diff.added} -${diff.removed} lines); nothing stored\n`);
+      return;
+    }
+    const actor = process.env.USER?.trim() || 'cli';
+    const result = await versions.apply(text, actor, 'cli');
+    if (!result.ok) fail([`${file}: invalid policy`, ...result.errors.map((e) => `  - ${e}`)]);
+    process.stdout.write(
+      result.changed
+        ? `applied as version ${result.version} by ${actor}; running bots take it up within seconds\n`
+        : `no change: same as the version in force (v${result.version})\n`,
+    );
+  } finally {
+    await database.close();
+  }
+}
+
+function describeVersion(v: StoredPolicy): string {
+  return `v${v.version} in force (${v.source}, applied by ${v.appliedBy} at ${v.appliedAt.toISOString()})`;
 }
 
 /**

@@ -37,13 +37,20 @@ export function parsePolicy(text: string, source: string): PolicyResult {
 }
 
 export async function loadPolicyFile(path: string): Promise<PolicyResult> {
+  const read = await readPolicyFile(path);
+  return read.ok ? { ok: true, policy: read.policy } : read;
+}
+
+/** Like `loadPolicyFile`, keeping the file's text too (what a policy version stores, byte for byte). */
+export async function readPolicyFile(path: string): Promise<{ ok: true; policy: Policy; text: string } | { ok: false; errors: string[] }> {
   let text: string;
   try {
     text = await readFile(path, 'utf8');
   } catch (e) {
     return { ok: false, errors: [`${path}: ${readProblem(e)}`] };
   }
-  return parsePolicy(text, path);
+  const parsed = parsePolicy(text, path);
+  return parsed.ok ? { ok: true, policy: parsed.policy, text } : parsed;
 }
 
 /**

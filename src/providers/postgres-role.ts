@@ -6,15 +6,27 @@
  * `pg_signal_backend`; nothing here needs more. The connection URL is a secret: no error, log line or thrown
  * text built here contains it, its password, or the host (see `describePgError`).
  *
- * Left out on purpose: the ephemeral-login-role mode (CREATE ROLE … VALID UNTIL) and an in-database expiry
- * sweeper (pg_cron). Membership has no native expiry in PostgreSQL, so our own revoke job and sweeper are the
- * only lock.
+ * `mode: login` (an ephemeral login role per grant, `jit_<request id>`, like Vault's dynamic credentials) is
+ * the same class with `mode: 'login'`: see the `login*` methods and `postgres-login.ts`. It needs CREATEROLE
+ * too, and its `VALID UNTIL` is a second lock on new logins.
+ *
+ * Left out on purpose: an in-database expiry sweeper (pg_cron). Membership has no native expiry in
+ * PostgreSQL, so in `mode: membership` our own revoke job and sweeper are the only lock.
  */
 import postgres from 'postgres';
 import { z } from 'zod';
-import { PermanentProviderError, type AccessProvider, type GrantTarget, type GrantedObject, type ProviderCheck } from '../use-cases/ports.js';
+import {
+  PermanentProviderError,
+  type AccessProvider,
+  type GrantTarget,
+  type GrantedObject,
+  type LoginCredentials,
+  type ProviderCheck,
+} from '../use-cases/ports.js';
 import { CheckReport, uniqueGrants } from './check.js';
-import { envConnection, resolveEnv, type ProviderDefinition } from './definition.js';
+import { envConnection, envName, resolveEnv, type ProviderDefinition } from './definition.js';
+import { derivePassword, loginRoleName, requestIdOfLoginRole, scramVerifier } from './postgres-login.js';
+import { surviveConnectionLoss } from '../store/connection-loss.js';
 
 /** SQLSTATEs that retrying cannot fix. */
 const PERMANENT_SQLSTATES = new Set([
@@ -23,6 +35,8 @@ const PERMANENT_SQLSTATES = new Set([
   '0LP01', // invalid_grant_operation: the grant would make a membership loop
 ]);
 const UNDEFINED_OBJECT = '42704';
+/** dependent_objects_still_exist: DROP ROLE of a role that owns objects or holds privileges on them. */
+const DEPENDENT_OBJECTS = '2BP01';
 
 /** PostgreSQL silently truncates longer identifiers, so a longer name would grant a different role. */
 const MAX_IDENTIFIER_BYTES = 63;
@@ -32,14 +46,27 @@ const TERMINATE_WAIT_MS = 5_000;
 export interface PostgresRoleProviderOptions {
   /** Connection URL of the target database. A secret. */
   url: string;
+  /**
+   * `membership` (default): grant roles to the principal's existing login. `login`: create a login role per
+   * grant (`jit_<request id>`), member of the roles, whose password derives from `passwordKey`.
+   */
+  mode?: 'membership' | 'login';
+  /** `mode: login` only: the HMAC key the passwords derive from. A secret. */
+  passwordKey?: string;
 }
 
 export class PostgresRoleProvider implements AccessProvider {
-  /** Role memberships are shared by every grant of the same role. */
-  readonly perGrantObjects = false;
+  /** Role memberships are shared by every grant of the same role; a login role is the grant's own. */
+  readonly perGrantObjects: boolean;
+  readonly mode: 'membership' | 'login';
   readonly #sql: postgres.Sql;
+  readonly #passwordKey: string | undefined;
 
   constructor(options: PostgresRoleProviderOptions) {
+    this.mode = options.mode ?? 'membership';
+    this.perGrantObjects = this.mode === 'login';
+    if (this.mode === 'login' && !options.passwordKey) throw new Error('mode login needs a password key');
+    this.#passwordKey = options.passwordKey;
     try {
       this.#sql = postgres(options.url, {
         max: 2,
@@ -57,7 +84,13 @@ export class PostgresRoleProvider implements AccessProvider {
     }
   }
 
-  async held({ principal, grants }: GrantTarget): Promise<string[]> {
+  async held(target: GrantTarget): Promise<string[]> {
+    // The login role stands in for the principal: what it is a member of is what the grant holds.
+    if (this.mode === 'login') return this.#heldBy(loginRoleName(target.requestId), target.grants);
+    return this.#heldBy(target.principal, target.grants);
+  }
+
+  async #heldBy(principal: string, grants: string[]): Promise<string[]> {
     checkIdentifiers(principal, grants);
     if (grants.length === 0) return [];
     let rows: { rolname: string }[];
@@ -82,12 +115,14 @@ export class PostgresRoleProvider implements AccessProvider {
    * `expiresAt` is unused: PostgreSQL has no native expiry for role memberships (VALID UNTIL only expires a
    * password), so the revoke job and the sweeper end the grant.
    */
-  async grant({ principal, grants }: GrantTarget): Promise<void> {
+  async grant(target: GrantTarget): Promise<void> {
+    if (this.mode === 'login') return this.#grantLogin(target);
+    const { principal, grants } = target;
     checkIdentifiers(principal, grants);
     if (grants.length === 0) return;
     try {
       // One transaction: a failure on any role leaves none of them granted. Granting a held role is a NOTICE.
-      await this.#sql.begin(async (tx) => {
+      await this.#begin(async (tx) => {
         for (const stmt of await statements(tx, 'GRANT %I TO %I', grants, principal)) await tx.unsafe(stmt);
       });
     } catch (error) {
@@ -100,7 +135,9 @@ export class PostgresRoleProvider implements AccessProvider {
    * ends every session of the principal: a session that ran `SET ROLE` keeps the role's privileges after
    * REVOKE, until it disconnects.
    */
-  async revoke({ principal, grants }: GrantTarget): Promise<void> {
+  async revoke(target: GrantTarget): Promise<void> {
+    if (this.mode === 'login') return this.#revokeLogin(target);
+    const { principal, grants } = target;
     checkIdentifiers(principal, grants);
     if (grants.length === 0) return;
     const failures: Error[] = [];
@@ -129,6 +166,111 @@ export class PostgresRoleProvider implements AccessProvider {
     // A retryable failure wins: the retry redoes everything (all of it is idempotent).
     const failure = failures.find((f) => !(f instanceof PermanentProviderError)) ?? failures[0];
     if (failure) throw failure;
+  }
+
+  // ---- mode: login ----
+
+  /**
+   * Creates the grant's login role, `jit_<request id>`: `CREATE ROLE … LOGIN PASSWORD <SCRAM verifier>
+   * VALID UNTIL <end> IN ROLE <grants…>`, built by the server with `format()`, plus a comment naming the
+   * request and the principal (what a DBA sees next to `jit_…` in `pg_stat_activity` and the server log),
+   * in one transaction. When the role exists (a retried job, or an extension with a later `expiresAt`), the
+   * same transaction moves `VALID UNTIL` to `expiresAt` and grants any missing membership instead; the
+   * password is left as it is (it is the same one). The plaintext password never reaches the server.
+   */
+  async #grantLogin({ requestId, principal, grants, expiresAt }: GrantTarget): Promise<void> {
+    const role = loginRoleName(requestId);
+    checkIdentifiers(role, grants);
+    const until = expiresAt.toISOString();
+    const list = jsonList(grants);
+    try {
+      await this.#begin(async (tx) => {
+        const [found] = await tx<{ one: number }[]>`SELECT 1 AS one FROM pg_roles WHERE rolname = ${role}`;
+        if (!found) {
+          const verifier = scramVerifier(derivePassword(this.#passwordKey as string, requestId));
+          const [create] = await tx<{ stmt: string }[]>`
+            SELECT format('CREATE ROLE %I WITH LOGIN INHERIT NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION PASSWORD %L VALID UNTIL %L',
+                          ${role}::text, ${verifier}::text, ${until}::text)
+                   || coalesce(' IN ROLE ' || (
+                        SELECT string_agg(format('%I', g), ', ' ORDER BY n)
+                        FROM jsonb_array_elements_text(${list}::text::jsonb) WITH ORDINALITY AS t(g, n)), '') AS stmt`;
+          await tx.unsafe(create!.stmt);
+        } else {
+          const [alter] = await tx<{ stmt: string }[]>`SELECT format('ALTER ROLE %I VALID UNTIL %L', ${role}::text, ${until}::text) AS stmt`;
+          await tx.unsafe(alter!.stmt);
+          // Granting a held membership is only a NOTICE.
+          for (const stmt of await statements(tx, 'GRANT %I TO %I', grants, role)) await tx.unsafe(stmt);
+        }
+        const [comment] = await tx<{ stmt: string }[]>`
+          SELECT format('COMMENT ON ROLE %I IS %L', ${role}::text, ${`accessbot login for ${principal}, request ${requestId}, until ${until}`}::text) AS stmt`;
+        await tx.unsafe(comment!.stmt);
+      });
+    } catch (error) {
+      throw providerError(error, `cannot create or renew the login role "${role}" in ${quoteList(grants)}`);
+    }
+  }
+
+  /**
+   * Ends the grant's login role whatever `grants` says (the role is the grant's own): `NOLOGIN` first, so
+   * nobody logs in again while the rest runs; then every session of the role is terminated; then `DROP ROLE
+   * IF EXISTS`. A role that owns objects or holds privileges on them (a table the requester created) cannot
+   * be dropped: the bot does not `REASSIGN OWNED`/`DROP OWNED` (that needs the privileges of the role, i.e.
+   * of the data it was granted, and would silently delete or take over the requester's work). It removes
+   * the role's memberships instead, so the locked role holds nothing, and refuses with a
+   * PermanentProviderError naming the objects; the revoke job keeps retrying and the approvers are alerted,
+   * until a DBA moves or drops them. A role that is already gone is success.
+   */
+  async #revokeLogin({ requestId }: GrantTarget): Promise<void> {
+    const role = loginRoleName(requestId);
+    checkIdentifiers(role, []);
+    try {
+      const [found] = await this.#sql<{ one: number }[]>`SELECT 1 AS one FROM pg_roles WHERE rolname = ${role}`;
+      if (!found) return;
+      const [nologin] = await this.#sql<{ stmt: string }[]>`SELECT format('ALTER ROLE %I NOLOGIN', ${role}::text) AS stmt`;
+      await this.#sql.unsafe(nologin!.stmt);
+      await this.#sql`
+        SELECT pg_terminate_backend(pid, ${TERMINATE_WAIT_MS}::bigint)
+        FROM pg_stat_activity
+        WHERE usename = ${role} AND pid <> pg_backend_pid()`;
+      const [drop] = await this.#sql<{ stmt: string }[]>`SELECT format('DROP ROLE IF EXISTS %I', ${role}::text) AS stmt`;
+      await this.#sql.unsafe(drop!.stmt);
+    } catch (error) {
+      if (error instanceof postgres.PostgresError && error.code === UNDEFINED_OBJECT) return; // dropped meanwhile
+      if (!(error instanceof postgres.PostgresError) || error.code !== DEPENDENT_OBJECTS) {
+        throw providerError(error, `cannot drop the login role "${role}"`);
+      }
+      const objects = oneLine(error.detail ?? 'objects not listed');
+      try {
+        const memberships = await this.#sql<{ stmt: string }[]>`
+          SELECT format('REVOKE %I FROM %I', r.rolname, u.rolname) AS stmt
+          FROM pg_auth_members m JOIN pg_roles r ON r.oid = m.roleid JOIN pg_roles u ON u.oid = m.member
+          WHERE u.rolname = ${role}`;
+        for (const { stmt } of memberships) await this.#sql.unsafe(stmt);
+      } catch (cleanup) {
+        throw providerError(cleanup, `cannot drop the login role "${role}" (it owns or holds objects: ${objects}), nor revoke its roles`);
+      }
+      throw new PermanentProviderError(
+        `cannot drop the login role "${role}": it owns or holds objects (${objects}). It can no longer log in and holds no role; ` +
+          `a DBA must REASSIGN OWNED BY or DROP OWNED BY "${role}" in each database named, then the revoke completes`,
+      );
+    }
+  }
+
+  /**
+   * `mode: login`: the user name and the password of the request's login role, and where to connect (host,
+   * port and database of the connection URL; never the bot's own user or password). Null in `mode:
+   * membership`, which creates no login.
+   */
+  async credentialsFor({ requestId }: GrantTarget): Promise<LoginCredentials | null> {
+    if (this.mode !== 'login') return null;
+    const { host, port, database } = this.#sql.options;
+    return {
+      username: loginRoleName(requestId),
+      password: derivePassword(this.#passwordKey as string, requestId),
+      host: host[0] ?? 'localhost',
+      port: port[0] ?? 5432,
+      database,
+    };
   }
 
   /**
@@ -162,6 +304,13 @@ export class PostgresRoleProvider implements AccessProvider {
     } catch (error) {
       throw providerError(error, context);
     }
+    if (this.mode === 'login') {
+      // A login role is named after its request, which decides; roles named otherwise are not ours to judge.
+      return rows.flatMap(({ principal, grant }) => {
+        const requestId = requestIdOfLoginRole(principal);
+        return requestId === null ? [] : [{ principal, grant, requestId }];
+      });
+    }
     return rows.map(({ principal, grant }) => ({ principal, grant, requestId: null }));
   }
 
@@ -192,9 +341,13 @@ export class PostgresRoleProvider implements AccessProvider {
     if (bot.version < 140_000) {
       report.fail(`PostgreSQL ${major} is too old: revoke ends sessions with pg_terminate_backend(pid, timeout), which needs PostgreSQL 14 or later`);
     }
+    if (this.mode === 'login' && !bot.superuser) {
+      if (bot.createrole) report.ok(`${me} may create and drop the login roles (CREATEROLE)`);
+      else report.fail(`${me} cannot create the login roles of mode: login: ALTER ROLE ${me} CREATEROLE`);
+    }
     if (bot.superuser) {
       report.warn(`${me} is a superuser: it can do far more than grant these roles; use a dedicated role with ADMIN OPTION on each of them`);
-    } else if (bot.createrole && bot.version < 160_000) {
+    } else if (bot.createrole && bot.version < 160_000 && this.mode !== 'login') {
       report.warn(`${me} has CREATEROLE, which on PostgreSQL ${major} lets it change every non-superuser role; ADMIN OPTION on each granted role is enough`);
     }
     if (bot.signal) report.ok(`${me} may end the principals' sessions (pg_signal_backend)`);
@@ -240,6 +393,14 @@ export class PostgresRoleProvider implements AccessProvider {
     return report.result();
   }
 
+  /**
+   * A transaction on the target that a target restart cannot turn into a crash of the whole bot (the
+   * postgres.js defect `surviveConnectionLoss` works around): the attempt fails and the job retries.
+   */
+  #begin<T>(work: (tx: postgres.TransactionSql) => Promise<T>): Promise<T> {
+    return surviveConnectionLoss<postgres.TransactionSql, T>((body) => this.#sql.begin(body) as Promise<T>, work);
+  }
+
   async close(): Promise<void> {
     await this.#sql.end({ timeout: 5 });
   }
@@ -255,6 +416,11 @@ export function describePgError(error: unknown): string {
   const code = (error as { code?: unknown } | null)?.code;
   if (typeof code === 'string' && /^[A-Z0-9_]+$/.test(code)) return `driver error ${code}`;
   return `unexpected driver error (${error instanceof Error ? error.name : typeof error})`;
+}
+
+/** A server DETAIL on one line. */
+function oneLine(text: string): string {
+  return text.replace(/\s*\n\s*/g, '; ').trim();
 }
 
 function sqlstate(error: unknown): string | undefined {
@@ -304,18 +470,59 @@ function quoteList(names: string[]): string {
   return names.map((name) => `"${name}"`).join(', ');
 }
 
-/** `provider: postgres` in the policy: `connection: { env: NAME }` names the variable holding the URL. */
-const settingsSchema = z.object({ connection: envConnection });
+/** The shortest `password_key` accepted: 32 characters (`openssl rand -base64 32` gives 44). */
+const MIN_PASSWORD_KEY = 32;
+
+/**
+ * `provider: postgres` in the policy: `connection: { env: NAME }` names the variable holding the URL;
+ * `mode: membership` (default) or `login`; `password_key: { env: NAME }` (mode login only, required there)
+ * names the variable holding the key the login passwords derive from.
+ */
+const settingsSchema = z.object({
+  connection: envConnection,
+  mode: z
+    .enum(['membership', 'login'], {
+      error: 'must be membership (grant roles to an existing user) or login (create a login role per grant)',
+    })
+    .optional(),
+  password_key: z
+    .strictObject(
+      { env: envName },
+      { error: 'use { env: NAME } naming the environment variable that holds the key; secrets never go in the policy file' },
+    )
+    .optional(),
+});
+
+function envNamesOf(settings: Readonly<Record<string, unknown>>): { setting: string; variable: string }[] {
+  const { connection, mode, password_key } = settingsSchema.parse(settings);
+  const names = [{ setting: 'connection.env', variable: connection.env }];
+  if (mode === 'login' && password_key) names.push({ setting: 'password_key.env', variable: password_key.env });
+  return names;
+}
 
 export const postgresProvider: ProviderDefinition = {
   name: 'postgres',
   shape: settingsSchema.shape,
-  envNames: (settings) => [{ setting: 'connection.env', variable: settingsSchema.parse(settings).connection.env }],
+  envNames: envNamesOf,
   create(settings, env, path) {
-    const { connection } = settingsSchema.parse(settings);
+    const { connection, mode = 'membership', password_key } = settingsSchema.parse(settings);
     const url = resolveEnv(env, connection.env, `${path}.connection.env`);
+    let passwordKey: string | undefined;
+    if (mode === 'login') {
+      if (!password_key) {
+        throw new Error(
+          `${path}.password_key: required with mode: login; use { env: NAME } naming the environment variable that holds the key the login passwords derive from (at least ${MIN_PASSWORD_KEY} characters, e.g. openssl rand -base64 32)`,
+        );
+      }
+      passwordKey = resolveEnv(env, password_key.env, `${path}.password_key.env`);
+      if (passwordKey.length < MIN_PASSWORD_KEY) {
+        throw new Error(`${path}.password_key.env: environment variable ${password_key.env} is too short: at least ${MIN_PASSWORD_KEY} characters`);
+      }
+    } else if (password_key) {
+      throw new Error(`${path}.password_key: only used with mode: login`);
+    }
     try {
-      return new PostgresRoleProvider({ url });
+      return new PostgresRoleProvider({ url, mode, ...(passwordKey ? { passwordKey } : {}) });
     } catch {
       throw new Error(`${path}.connection.env: environment variable ${connection.env} is not a valid connection URL`);
     }

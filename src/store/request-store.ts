@@ -8,10 +8,10 @@ import { and, asc, desc, eq, gte, inArray, isNull, lt, ne, sql } from 'drizzle-o
 import type { DomainError, Result } from '../domain/errors.js';
 import type { AccessRequest, AuditEntry, Decision, Transition } from '../domain/request.js';
 import type { HistoryEntry } from '../domain/risk.js';
-import { notificationFor, type AccessOnRecord, type ApplyOutcome, type CardRef, type Notification, type RequestSnapshot, type RequestStore } from '../use-cases/ports.js';
+import { notificationFor, type AccessOnRecord, type ApplyOutcome, type CardRef, type Notification, type RecentAuditEntry, type RequestSnapshot, type RequestStore } from '../use-cases/ports.js';
 import type { Database } from './db.js';
 import { SELECT_REQUEST, requestColumns, toDomain } from './request-rows.js';
-import { accessRequests, auditEvents, chatMessages, decisions, grants, notifications } from './schema.js';
+import { accessRequests, auditEvents, chatMessages, decisions, grants, homeViews, notifications } from './schema.js';
 
 type Tx = Parameters<Parameters<Database['transaction']>[0]>[0];
 
@@ -285,6 +285,24 @@ export class PostgresRequestStore implements RequestStore {
   async auditTrail(requestId: string): Promise<(AuditEntry & { at: Date })[]> {
     const rows = await this.db.select().from(auditEvents).where(eq(auditEvents.requestId, requestId)).orderBy(asc(auditEvents.id));
     return rows.map((r) => ({ at: r.at, action: r.action, actor: r.actor, details: r.details as Record<string, unknown> }));
+  }
+
+  async recentAudit(limit: number): Promise<RecentAuditEntry[]> {
+    const rows = await this.db.select().from(auditEvents).orderBy(desc(auditEvents.id)).limit(limit);
+    return rows.map((r) => ({ at: r.at, requestId: r.requestId, action: r.action, actor: r.actor, details: r.details as Record<string, unknown> }));
+  }
+
+  async recordHomeOpened(userId: string): Promise<void> {
+    await this.db
+      .insert(homeViews)
+      .values({ userId, openedAt: sql`now()` })
+      .onConflictDoUpdate({ target: homeViews.userId, set: { openedAt: sql`now()` } });
+  }
+
+  async homeViewers(userIds: string[]): Promise<string[]> {
+    if (userIds.length === 0) return [];
+    const rows = await this.db.select({ userId: homeViews.userId }).from(homeViews).where(inArray(homeViews.userId, userIds));
+    return rows.map((r) => r.userId);
   }
 
   async listUndelivered(olderThan: Date, limit: number): Promise<string[]> {

@@ -4,7 +4,7 @@
  * once merged.
  */
 import { sql } from 'drizzle-orm';
-import { bigserial, index, integer, jsonb, pgTable, text, timestamp, uniqueIndex } from 'drizzle-orm/pg-core';
+import { bigserial, check, index, integer, jsonb, pgTable, serial, text, timestamp, uniqueIndex } from 'drizzle-orm/pg-core';
 
 const ts = (name: string) => timestamp(name, { withTimezone: true, mode: 'date' });
 
@@ -132,4 +132,35 @@ export const auditEvents = pgTable(
     details: jsonb('details').notNull(),
   },
   (t) => [index('audit_events_request_idx').on(t.requestId)],
+);
+
+/**
+ * Who has opened the bot's App Home, and when last: the Home is republished on a state change only for these
+ * people, so a change never makes the bot publish a Home nobody has looked at. One row per person, upserted.
+ */
+export const homeViews = pgTable('home_views', {
+  userId: text('user_id').primaryKey(),
+  openedAt: ts('opened_at').notNull(),
+});
+
+/**
+ * Every policy ever applied, from the file at start-up, the Home tab or the CLI. Append-only (a trigger refuses
+ * UPDATE and DELETE); the row with the highest id is the policy in force. `text` is the YAML exactly as applied.
+ */
+export const policyVersions = pgTable(
+  'policy_versions',
+  {
+    /** The version number people see (`v12`). */
+    id: serial('id').primaryKey(),
+    text: text('text').notNull(),
+    /** Hex SHA-256 of `text`: a version is stored only when it differs from the one in force. */
+    sha256: text('sha256').notNull(),
+    /** A Slack user id, or `file` / `cli` (the CLI's $USER when known). */
+    appliedBy: text('applied_by').notNull(),
+    source: text('source').notNull(),
+    appliedAt: ts('applied_at').notNull().default(sql`now()`),
+    /** A short line diff against the previous version (every line added, for the first). */
+    diff: text('diff').notNull(),
+  },
+  (t) => [check('policy_versions_source_check', sql`${t.source} IN ('file', 'home', 'cli')`)],
 );

@@ -5,12 +5,13 @@
  */
 import type { UseCaseDeps } from './deps.js';
 import { describeError } from './effects.js';
-import type { RequestSnapshot } from './ports.js';
+import { homeAudience, refreshHomes } from './home-view.js';
+import { targetOf, type LoginCredentials, type RequestSnapshot } from './ports.js';
 
 export type DeliveryOutcome = 'delivered' | 'already-delivered' | 'missing';
 
 export async function deliverNotification(
-  deps: Pick<UseCaseDeps, 'store' | 'notifier' | 'log'>,
+  deps: Pick<UseCaseDeps, 'store' | 'notifier' | 'log'> & Partial<Pick<UseCaseDeps, 'providers' | 'policy' | 'clock'>>,
   notificationId: string,
 ): Promise<DeliveryOutcome> {
   const row = await deps.store.notification(notificationId);
@@ -27,9 +28,12 @@ export async function deliverNotification(
       case 'refresh-cards':
         for (const card of await deps.store.cards(row.requestId)) await deps.notifier.updateCard(card, snapshot);
         break;
-      case 'notify-requester':
-        await deps.notifier.notifyRequester(snapshot, n.notice);
+      case 'notify-requester': {
+        const credentials = n.notice === 'granted' ? await loginCredentials(deps, snapshot) : null;
+        if (credentials) await deps.notifier.notifyRequester(snapshot, n.notice, credentials);
+        else await deps.notifier.notifyRequester(snapshot, n.notice);
         break;
+      }
       case 'alert-approvers':
         await deps.notifier.alertApprovers(snapshot, n.alert);
         break;
@@ -39,7 +43,38 @@ export async function deliverNotification(
     throw error;
   }
   await deps.store.markDelivered(notificationId);
+  if (row.notification.kind === 'post-cards' || row.notification.kind === 'refresh-cards') await refreshHomesOf(deps, row.requestId);
   return 'delivered';
+}
+
+/**
+ * The login a grant created (an ephemeral database role), derived now from the provider, never read from
+ * or written to the store: the credentials exist in this process only while the DM is sent. None once the
+ * grant is no longer active (its login is gone or going).
+ */
+async function loginCredentials(deps: Partial<Pick<UseCaseDeps, 'providers'>>, snapshot: RequestSnapshot): Promise<LoginCredentials | null> {
+  const { request } = snapshot;
+  if (!deps.providers || request.status !== 'active') return null;
+  let provider;
+  try {
+    provider = deps.providers.forResource(request.resource);
+  } catch {
+    return null; // the resource left the policy: nothing to log in to any more
+  }
+  if (!provider.credentialsFor) return null;
+  return provider.credentialsFor(targetOf(request, [...request.grants]));
+}
+
+/**
+ * A new or changed request changes what its requester and approvers see on their App Home. Best effort and
+ * after the cards: `refreshHomes` never throws, and republishes only Homes that someone has opened.
+ */
+async function refreshHomesOf(deps: Parameters<typeof deliverNotification>[0], requestId: string): Promise<void> {
+  const { policy, clock } = deps;
+  if (!policy || !clock) return;
+  const latest = await deps.store.get(requestId).catch(() => null);
+  if (!latest) return;
+  await refreshHomes({ ...deps, policy, clock }, homeAudience(policy.current(), latest.request));
 }
 
 async function postCards(deps: Pick<UseCaseDeps, 'store' | 'notifier'>, snapshot: RequestSnapshot): Promise<void> {

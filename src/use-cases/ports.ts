@@ -6,6 +6,7 @@ import type { DomainError, Result } from '../domain/errors.js';
 import type { Policy } from '../domain/policy.js';
 import type { HistoryEntry } from '../domain/risk.js';
 import type { AccessRequest, ApproverAlert, AuditEntry, Decision, Effect, RequesterNotice, TimedCheck, Transition } from '../domain/request.js';
+import type { HomeData } from './home-view.js';
 
 export interface RequestSnapshot {
   request: AccessRequest;
@@ -105,6 +106,14 @@ export interface RequestStore {
   listForRequester(requesterId: string, statuses: AccessRequest['status'][], limit: number): Promise<AccessRequest[]>;
   /** The request's audit trail, oldest first. */
   auditTrail(requestId: string): Promise<(AuditEntry & { at: Date })[]>;
+  /** The newest `limit` audit entries of any request (or none), newest first: the admins' App Home. */
+  recentAudit(limit: number): Promise<RecentAuditEntry[]>;
+
+  // The App Home: who has opened it, so a state change republishes only Homes someone has seen.
+  /** Records that `userId` opened the App Home now (one row per person; a later open moves the time). */
+  recordHomeOpened(userId: string): Promise<void>;
+  /** Which of `userIds` have opened the App Home at least once. */
+  homeViewers(userIds: string[]): Promise<string[]>;
   listUndelivered(olderThan: Date, limit: number): Promise<string[]>;
 
   // Outbox delivery.
@@ -179,6 +188,22 @@ export interface AccessProvider {
    * Optional: a provider without it is not checked for drift.
    */
   listGranted?(grants: string[]): Promise<GrantedObject[]>;
+  /**
+   * The credentials a grant created for the requester to log in with (an ephemeral login role), or null when
+   * the grant created none (a membership of an existing user). Derived, never stored: called when the
+   * "granted" DM is delivered, and the result goes into that DM only (never a log, the audit log, the
+   * database or the outbox). Optional: most providers grant to an identity the requester already has.
+   */
+  credentialsFor?(target: GrantTarget): Promise<LoginCredentials | null>;
+}
+
+/** A login created for one grant: where and as whom the requester connects. A secret (the password). */
+export interface LoginCredentials {
+  username: string;
+  password: string;
+  host: string;
+  port: number;
+  database: string;
 }
 
 /** One thing the bot granted that is still on the target: a binding, a conditional binding, a membership. */
@@ -212,11 +237,17 @@ export interface IdentityDirectory {
 export interface ChatNotifier {
   postCard(channel: string, snapshot: RequestSnapshot): Promise<CardRef>;
   updateCard(card: CardRef, snapshot: RequestSnapshot): Promise<void>;
-  notifyRequester(snapshot: RequestSnapshot, notice: RequesterNotice): Promise<void>;
+  /** `credentials`: only with the "granted" notice of a grant that created a login; shown in that DM alone. */
+  notifyRequester(snapshot: RequestSnapshot, notice: RequesterNotice, credentials?: LoginCredentials): Promise<void>;
   alertApprovers(snapshot: RequestSnapshot, alert: ApproverAlert): Promise<void>;
   /** A direct message to each of `admins` (chat user ids). Tries every admin; throws afterwards if any failed. */
   alertAdmins(admins: string[], alert: AdminAlert): Promise<void>;
+  /** Publishes (replaces) `userId`'s App Home with what `home` holds for them. */
+  publishHome(userId: string, home: HomeData): Promise<void>;
 }
+
+/** One audit entry with when it happened and the request it concerns (null: none). */
+export type RecentAuditEntry = AuditEntry & { at: Date; requestId: string | null };
 
 /**
  * What the admins are told. `drift-revoked`: the bot found on the target access it had granted that the
@@ -242,6 +273,45 @@ export interface AccessOnRecord {
 /** The policy in force right now. */
 export interface PolicySource {
   current(): Policy;
+}
+
+/** Where an applied policy came from: the file at start-up, the App Home editor, or `accessbot policy apply`. */
+export type PolicyOrigin = 'file' | 'home' | 'cli';
+
+/** One applied policy version, as stored. */
+export interface StoredPolicy {
+  /** The version number (increasing; the highest is in force). */
+  version: number;
+  /** The YAML exactly as applied. */
+  text: string;
+  sha256: string;
+  /** A Slack user id, or `file` / the CLI user. */
+  appliedBy: string;
+  source: PolicyOrigin;
+  appliedAt: Date;
+  /** A short line diff against the previous version. */
+  diff: string;
+}
+
+export type PolicyApplyResult = { ok: true; version: number; changed: boolean } | { ok: false; errors: string[] };
+
+/**
+ * Policy as code: every applied policy is a stored version, and the latest applied wins. Contract: `apply`
+ * validates the text with the same parser as the file (`parsePolicy`) and refuses invalid text, storing
+ * nothing; it stores a version only when the text differs (by SHA-256) from the one in force, otherwise
+ * answers `changed: false` with the version in force; a stored version and its `policy.applied` audit entry
+ * are one transaction, and concurrent applies are serialised. Source `file` is the start-up sync: the text
+ * is applied only when the file changed, i.e. it is none of the texts applied since the last version that
+ * came from the file, so an unchanged file never overrides a newer Home-tab or CLI edit. Versions are never
+ * changed or removed.
+ */
+export interface PolicyVersions {
+  active(): Promise<StoredPolicy | null>;
+  /** The version number in force, or null before the first: a cheap query for polling. */
+  activeVersion(): Promise<number | null>;
+  apply(text: string, actor: string, source: PolicyOrigin): Promise<PolicyApplyResult>;
+  /** The newest `limit` versions, newest first. */
+  list(limit: number): Promise<StoredPolicy[]>;
 }
 
 export interface Clock {

@@ -9,8 +9,9 @@
  */
 import type { ApproverAlert, RequesterNotice } from '../../src/domain/request.js';
 import type { AdminAlert, CardRef, ChatNotifier, RequestSnapshot } from '../../src/use-cases/ports.js';
+import type { HomeData } from '../../src/use-cases/home-view.js';
 
-export type NotifierMethod = 'postCard' | 'updateCard' | 'notifyRequester' | 'alertApprovers' | 'alertAdmins';
+export type NotifierMethod = 'postCard' | 'updateCard' | 'notifyRequester' | 'alertApprovers' | 'alertAdmins' | 'publishHome';
 
 export interface PostedCard {
   card: CardRef;
@@ -40,6 +41,8 @@ export class FakeNotifier implements ChatNotifier {
   /** One entry per admin DM: who got it, and what it said. */
   readonly adminAlerts: { to: string; alert: AdminAlert }[] = [];
   readonly calls: NotifierMethod[] = [];
+  /** Every App Home published, in order: for whom, and what it held. */
+  readonly homes: { to: string; home: HomeData }[] = [];
   /** Runs after Slack accepted a card and before `postCard` returns its reference. */
   whilePosting: (() => Promise<void>) | null = null;
   readonly #channels: Set<string>;
@@ -109,6 +112,16 @@ export class FakeNotifier implements ChatNotifier {
   async alertAdmins(admins: string[], alert: AdminAlert): Promise<void> {
     this.#call('alertAdmins');
     for (const to of admins) this.adminAlerts.push({ to, alert: structuredClone(alert) });
+  }
+
+  async publishHome(userId: string, home: HomeData): Promise<void> {
+    this.#call('publishHome');
+    this.homes.push({ to: userId, home: structuredClone(home) });
+  }
+
+  /** The last Home published for `userId`, if any. */
+  homeOf(userId: string): HomeData | undefined {
+    return this.homes.filter((h) => h.to === userId).at(-1)?.home;
   }
 
   #call(method: NotifierMethod): void {

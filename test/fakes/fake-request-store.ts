@@ -24,7 +24,7 @@ import type { DomainError, Result } from '../../src/domain/errors.js';
 import type { AccessRequest, AuditEntry, Decision, Effect, Transition } from '../../src/domain/request.js';
 import type { HistoryEntry } from '../../src/domain/risk.js';
 import { notificationFor, type ApplyOutcome, type CardRef, type Notification, type RequestSnapshot, type RequestStore } from '../../src/use-cases/ports.js';
-import type { AccessOnRecord, Clock } from '../../src/use-cases/ports.js';
+import type { AccessOnRecord, Clock, RecentAuditEntry } from '../../src/use-cases/ports.js';
 
 export interface StoredAudit {
   id: number;
@@ -65,6 +65,8 @@ export class FakeRequestStore implements RequestStore {
   readonly #grants = new Map<string, GrantRow>();
   readonly #outbox = new Map<string, StoredNotification>();
   readonly #audit: StoredAudit[] = [];
+  /** Who opened the App Home, and when last. */
+  readonly #homeViews = new Map<string, Date>();
   readonly #cards: { requestId: string; card: CardRef }[] = [];
   readonly #failures = new Map<Method, { remaining: number; error: () => Error }>();
   readonly #locks = new Map<string, Promise<void>>();
@@ -262,6 +264,24 @@ export class FakeRequestStore implements RequestStore {
   async auditTrail(requestId: string): Promise<(AuditEntry & { at: Date })[]> {
     this.#maybeFail('auditTrail');
     return this.#audit.filter((a) => a.requestId === requestId).map(({ at, action, actor, details }) => clone({ at, action, actor, details }));
+  }
+
+  async recentAudit(limit: number): Promise<RecentAuditEntry[]> {
+    this.#maybeFail('recentAudit');
+    return this.#audit
+      .slice(-limit)
+      .reverse()
+      .map(({ at, requestId, action, actor, details }) => clone({ at, requestId, action, actor, details }));
+  }
+
+  async recordHomeOpened(userId: string): Promise<void> {
+    this.#maybeFail('recordHomeOpened');
+    this.#homeViews.set(userId, this.clock.now());
+  }
+
+  async homeViewers(userIds: string[]): Promise<string[]> {
+    this.#maybeFail('homeViewers');
+    return [...new Set(userIds)].filter((u) => this.#homeViews.has(u));
   }
 
   async listUndelivered(olderThan: Date, limit: number): Promise<string[]> {

@@ -234,5 +234,33 @@ export function requestStoreContract(name: string, open: () => RequestStore): vo
       ]);
       expect((await store.openGrantsOf('other-db')).filter((r) => [alice, bob].includes(r.principal))).toEqual([]);
     });
+
+    it('reads the newest audit entries of any request, newest first, with their request', async () => {
+      const store = open();
+      const actor = unique('actor');
+      const id = unique('req');
+      await store.audit({ action: 'test.first', actor, details: { n: 1 } }, id);
+      await store.audit({ action: 'test.second', actor, details: { n: 2 } });
+      await store.audit({ action: 'test.third', actor, details: { n: 3 } }, id);
+      const recent = await store.recentAudit(3);
+      expect(recent.map(({ action, actor: a, requestId, details }) => ({ action, actor: a, requestId, details }))).toEqual([
+        { action: 'test.third', actor, requestId: id, details: { n: 3 } },
+        { action: 'test.second', actor, requestId: null, details: { n: 2 } },
+        { action: 'test.first', actor, requestId: id, details: { n: 1 } },
+      ]);
+      expect(recent.every((e) => e.at instanceof Date)).toBe(true);
+      expect(await store.recentAudit(1)).toHaveLength(1);
+    });
+
+    it('remembers who opened the App Home, once per person', async () => {
+      const store = open();
+      const [seen, twice, never] = [unique('U'), unique('U'), unique('U')];
+      await store.recordHomeOpened(seen);
+      await store.recordHomeOpened(twice);
+      await store.recordHomeOpened(twice);
+      expect((await store.homeViewers([seen, twice, never])).sort()).toEqual([seen, twice].sort());
+      expect(await store.homeViewers([never])).toEqual([]);
+      expect(await store.homeViewers([])).toEqual([]);
+    });
   });
 }

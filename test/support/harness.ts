@@ -16,7 +16,7 @@ import { createTestDatabase, type TestDatabase } from './database.js';
 import { REDIS_URL, uniqueSuffix } from './env.js';
 import { FakeSlack } from './fake-slack.js';
 import { blockActionsBody, signedHeaders, slashCommandBody } from './slack-signing.js';
-import { createTargetDb, type TargetDb } from './target-db.js';
+import { createTargetDb, type TargetDb, type TargetDbOptions } from './target-db.js';
 
 export const USERS = {
   alice: 'U0ALICE01',
@@ -71,6 +71,12 @@ export interface HarnessOptions {
    * spaces for a role name). A function is given the target's role names, which carry the file's suffix.
    */
   extraRoles?: string | ((roles: TargetDb['roles']) => string);
+  /** More settings for prod-db (YAML lines indented four spaces), e.g. `    mode: login`. */
+  resourceSettings?: string;
+  /** More environment variables for the app (what `resourceSettings` names). */
+  extraEnv?: Record<string, string>;
+  /** Where the target database lives (see `createTargetDb`); the shared test server by default. */
+  target?: TargetDbOptions;
 }
 
 export async function startHarness(label: string, options: HarnessOptions = {}): Promise<Harness> {
@@ -85,7 +91,7 @@ export async function startHarness(label: string, options: HarnessOptions = {}):
   const db = options.database ?? (await createTestDatabase(label));
   const redisUrl = options.redisUrl ?? REDIS_URL;
   const sql = postgres(db.url, { max: 2, onnotice: () => {} });
-  const target = await createTargetDb(sfx, principal);
+  const target = await createTargetDb(sfx, principal, options.target);
   const envName = `TARGET_DB_URL_${sfx.toUpperCase()}`;
   const dir = mkdtempSync(join(tmpdir(), 'accessbot-'));
   const policyPath = join(dir, 'policy.yaml');
@@ -97,7 +103,7 @@ resources:
   prod-db:
     provider: postgres
     connection: { env: ${envName} }
-    roles:
+${options.resourceSettings ? `${options.resourceSettings.replace(/\n+$/, '')}\n` : ''}    roles:
       read:
         grants: [${target.roles.read}]
         max_duration: 4h
@@ -134,6 +140,7 @@ ${typeof options.extraRoles === 'function' ? options.extraRoles(target.roles) : 
     LOG_LEVEL: 'debug',
     QUEUE_PREFIX: `test-${sfx}`,
     [envName]: target.botUrl,
+    ...options.extraEnv,
   };
   const loaded = loadConfig(env, 'all');
   if (!loaded.ok) throw new Error(loaded.problems.join('\n'));

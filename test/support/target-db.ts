@@ -4,7 +4,14 @@
  * Roles are cluster-global, so every name carries the file's unique suffix.
  */
 import postgres from 'postgres';
-import { ADMIN_URL, urlFor } from './env.js';
+import { ADMIN_URL } from './env.js';
+
+export interface TargetDbOptions {
+  /** A superuser URL of another cluster (one that checks passwords); the shared test server by default. */
+  adminUrl?: string;
+  /** Give the bot CREATEROLE, which `mode: login` needs. */
+  createRole?: boolean;
+}
 
 export interface TargetDb {
   database: string;
@@ -18,16 +25,22 @@ export interface TargetDb {
   drop(): Promise<void>;
 }
 
-export async function createTargetDb(sfx: string, principal: string): Promise<TargetDb> {
+export async function createTargetDb(sfx: string, principal: string, options: TargetDbOptions = {}): Promise<TargetDb> {
+  const adminUrl = options.adminUrl ?? ADMIN_URL;
+  const urlFor = (db: string): string => {
+    const url = new URL(adminUrl);
+    url.pathname = `/${db}`;
+    return url.toString();
+  };
   const database = `target_${sfx}`;
   const bot = `bot_${sfx}`;
   const roles = { read: `app_read_${sfx}`, write: `app_write_${sfx}` };
   const botPassword = `tgt-pw-${sfx}-s3cr3t`;
-  const admin = postgres(ADMIN_URL, { max: 1, onnotice: () => {} });
+  const admin = postgres(adminUrl, { max: 1, onnotice: () => {} });
   await admin.unsafe(`CREATE DATABASE "${database}"`);
   for (const r of Object.values(roles)) await admin.unsafe(`CREATE ROLE "${r}" NOLOGIN`);
   await admin.unsafe(`CREATE ROLE "${principal}" LOGIN`);
-  await admin.unsafe(`CREATE ROLE "${bot}" LOGIN PASSWORD '${botPassword}'`);
+  await admin.unsafe(`CREATE ROLE "${bot}" LOGIN${options.createRole ? ' CREATEROLE' : ''} PASSWORD '${botPassword}'`);
   for (const r of Object.values(roles)) await admin.unsafe(`GRANT "${r}" TO "${bot}" WITH ADMIN OPTION`);
   await admin.unsafe(`GRANT pg_signal_backend TO "${bot}"`);
   const url = new URL(urlFor(database));

@@ -98,3 +98,6 @@ export const EXTEND_MODAL = {
   reasonBlock: 'extend_reason',
   reasonAction: 'reason',
 } as const;
+
+/** "Request access" on the App Home: opens the request form (`requestModal`) with the click's trigger id. */
+export const ACTION_OPEN_REQUEST_FORM = 'access_open_request_form';

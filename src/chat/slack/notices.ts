@@ -6,7 +6,7 @@
 import { formatDuration } from '../../domain/duration.js';
 import { assertNever } from '../../domain/errors.js';
 import type { AccessRequest, ApproverAlert, RequesterNotice } from '../../domain/request.js';
-import type { AdminAlert, RequestSnapshot } from '../../use-cases/ports.js';
+import type { AdminAlert, LoginCredentials, RequestSnapshot } from '../../use-cases/ports.js';
 import { SECTION_FIELD_MAX, SECTION_TEXT_MAX, cut, escapeMrkdwn } from './limits.js';
 import { RULE_SHOWN_MAX, approvalProgress, codeList, noteLines, reasonQuote, what } from './card.js';
 import { cancelActions, decisionControls, revokeNowActions } from './controls.js';
@@ -18,7 +18,11 @@ function plainWhat(request: AccessRequest): string {
   return `${escapeMrkdwn(request.resource)} / ${escapeMrkdwn(request.role)}`;
 }
 
-export function requesterNotice(snapshot: RequestSnapshot, notice: RequesterNotice): SlackMessage {
+/**
+ * `credentials`: the login a grant created (mode: login), only with `granted`. They go into the blocks of
+ * this DM alone, never into `text`, which Slack shows in notifications and previews.
+ */
+export function requesterNotice(snapshot: RequestSnapshot, notice: RequesterNotice, credentials?: LoginCredentials): SlackMessage {
   const { request, decisions } = snapshot;
   const id = code(request.id);
   switch (notice) {
@@ -49,6 +53,7 @@ export function requesterNotice(snapshot: RequestSnapshot, notice: RequesterNoti
             `*Request*\n${id}`,
             ...(approvers.length > 0 ? [`*Approved by*\n${mentions(approvers)}`] : []),
           ]),
+          ...(credentials ? credentialBlocks(credentials) : []),
           revokeNowActions(request),
           context('It is revoked automatically when the window ends. Done sooner? *Revoke now* gives it back. Need longer? *Extend* asks the approvers.'),
         ],
@@ -108,6 +113,25 @@ export function requesterNotice(snapshot: RequestSnapshot, notice: RequesterNoti
     default:
       return assertNever(notice);
   }
+}
+
+/** The login of a mode-login grant, in a code block, with a warning. Names are escaped; nothing is cut. */
+function credentialBlocks(c: LoginCredentials): SlackMessage['blocks'] {
+  const v = (text: string): string => escapeMrkdwn(text.replace(/`/g, "'"));
+  const lines = [
+    `host      ${v(c.host)}`,
+    `port      ${c.port}`,
+    `database  ${v(c.database)}`,
+    `user      ${v(c.username)}`,
+    `password  ${v(c.password)}`,
+  ];
+  return [
+    section(`:key: *Your login for this grant* (created for you, valid until the window ends):\n\`\`\`\n${lines.join('\n')}\n\`\`\``),
+    context(
+      ':warning: These credentials are yours alone and are shown only here, once: do not share them or paste them into a channel, ' +
+        'a ticket or a file. The login stops accepting new sessions at the end of the window and is deleted, with its open sessions ended, when access is revoked.',
+    ),
+  ];
 }
 
 export function approverAlert(snapshot: RequestSnapshot, alert: ApproverAlert): SlackMessage {

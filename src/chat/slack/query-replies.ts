@@ -224,7 +224,7 @@ function trailLines(trail: RequestStory['trail']): string {
   });
 }
 
-function trailLine(entry: AuditEntry & { at: Date }): string {
+export function trailLine(entry: AuditEntry & { at: Date }): string {
   const words = ACTION_WORDS[entry.action] ?? code(entry.action, 60);
   const by = entry.actor === SYSTEM_ACTOR ? '' : ` by ${mention(entry.actor)}`;
   return `${slackDate(entry.at)} ${words}${by}${detail(entry)}`;

@@ -4,8 +4,10 @@
  */
 import type { WebClient } from '@slack/web-api';
 import type { ApproverAlert, RequesterNotice } from '../../domain/request.js';
-import type { AdminAlert, CardRef, ChatNotifier, RequestSnapshot } from '../../use-cases/ports.js';
+import type { AdminAlert, CardRef, ChatNotifier, LoginCredentials, RequestSnapshot } from '../../use-cases/ports.js';
+import type { HomeData } from '../../use-cases/home-view.js';
 import { adminAlert, approvalCard, approverAlert, requesterNotice } from './blocks.js';
+import { homeView } from './home.js';
 
 export class SlackNotifier implements ChatNotifier {
   constructor(private readonly client: WebClient) {}
@@ -20,12 +22,16 @@ export class SlackNotifier implements ChatNotifier {
     await this.client.chat.update({ channel: card.channel, ts: card.messageId, ...approvalCard(snapshot) });
   }
 
-  async notifyRequester(snapshot: RequestSnapshot, notice: RequesterNotice): Promise<void> {
-    await this.client.chat.postMessage({ channel: snapshot.request.requesterId, ...requesterNotice(snapshot, notice) });
+  async notifyRequester(snapshot: RequestSnapshot, notice: RequesterNotice, credentials?: LoginCredentials): Promise<void> {
+    await this.client.chat.postMessage({ channel: snapshot.request.requesterId, ...requesterNotice(snapshot, notice, credentials) });
   }
 
   async alertApprovers(snapshot: RequestSnapshot, alert: ApproverAlert): Promise<void> {
     await this.client.chat.postMessage({ channel: snapshot.request.channel, ...approverAlert(snapshot, alert) });
+  }
+
+  async publishHome(userId: string, home: HomeData): Promise<void> {
+    await this.client.views.publish({ user_id: userId, view: homeView(home) });
   }
 
   /** One DM per admin; one that fails does not keep the others from theirs. */

@@ -1,15 +1,20 @@
-/** Button clicks: approve, deny, revoke, cancel, extend. The card itself is updated from the outbox, for everyone. */
+/**
+ * Button clicks: approve, deny, revoke, cancel, extend, and "Request access" on the App Home. The card itself is
+ * updated from the outbox, for everyone; a click in the App Home also republishes the clicker's Home at once.
+ */
 import type { App, BlockButtonAction } from '@slack/bolt';
 import { cancelRequest } from '../../../use-cases/cancel-request.js';
 import type { UseCaseDeps } from '../../../use-cases/deps.js';
 import { reviewRequest } from '../../../use-cases/review-request.js';
 import { revokeEarly } from '../../../use-cases/revoke-early.js';
-import { extendModal } from '../blocks.js';
+import { requestableRoles } from '../../../domain/policy.js';
+import { extendModal, requestModal } from '../blocks.js';
 import {
   ACTION_APPROVE,
   ACTION_CANCEL,
   ACTION_DENY,
   ACTION_EXTEND,
+  ACTION_OPEN_REQUEST_FORM,
   ACTION_REVOKE,
   DENY_REASON_ACTION,
   DENY_REASON_BLOCK,
@@ -17,7 +22,7 @@ import {
   REVOKE_REASON_BLOCK,
 } from '../ids.js';
 import { REASON_MAX_LENGTH } from '../../../domain/command.js';
-import { outcomeText, revokingText, settleResult, tellClicker } from './replies.js';
+import { clickedInHome, outcomeText, refreshClickersHome, revokingText, settleResult, tellClicker } from './replies.js';
 
 const typedReason = (value: string | null | undefined): string | null => (value?.trim() ? value.trim().slice(0, REASON_MAX_LENGTH) : null);
 
@@ -38,6 +43,7 @@ export function registerActions(app: App, deps: UseCaseDeps): void {
       { user: deciderId, action: action.action_id },
     );
     if (!outcome.ok) await tellClicker(client, null, body, outcomeText(outcome));
+    await refreshClickersHome(deps, body);
   });
 
   app.action<BlockButtonAction>({ type: 'block_actions', action_id: ACTION_REVOKE }, async ({ ack, body, action, client, respond }) => {
@@ -45,14 +51,19 @@ export function registerActions(app: App, deps: UseCaseDeps): void {
     const actorId = body.user.id;
     const note = typedReason(body.state?.values?.[REVOKE_REASON_BLOCK]?.[REVOKE_REASON_ACTION]?.value);
     const outcome = await settleResult(deps, () => revokeEarly(deps, { requestId: action.value ?? '', actorId, note }), { user: actorId, action: action.action_id });
-    await tellClicker(client, respond, body, outcome.ok ? revokingText(outcome.value) : outcomeText(outcome));
+    // In the Home, the republished Home shows "Being revoked…"; elsewhere the clicker is told here.
+    if (!outcome.ok || !clickedInHome(body)) await tellClicker(client, respond, body, outcome.ok ? revokingText(outcome.value) : outcomeText(outcome));
+    await refreshClickersHome(deps, body);
   });
 
   app.action<BlockButtonAction>({ type: 'block_actions', action_id: ACTION_CANCEL }, async ({ ack, body, action, client, respond }) => {
     await ack();
     const actorId = body.user.id;
     const outcome = await settleResult(deps, () => cancelRequest(deps, { requestId: action.value ?? '', actorId }), { user: actorId, action: action.action_id });
-    await tellClicker(client, respond, body, outcome.ok ? `Request \`${action.value ?? ''}\` is cancelled.` : outcomeText(outcome));
+    if (!outcome.ok || !clickedInHome(body)) {
+      await tellClicker(client, respond, body, outcome.ok ? `Request \`${action.value ?? ''}\` is cancelled.` : outcomeText(outcome));
+    }
+    await refreshClickersHome(deps, body);
   });
 
   app.action<BlockButtonAction>({ type: 'block_actions', action_id: ACTION_EXTEND }, async ({ ack, body, action, client, respond }) => {
@@ -64,5 +75,11 @@ export function registerActions(app: App, deps: UseCaseDeps): void {
       return;
     }
     await client.views.open({ trigger_id: body.trigger_id, view: extendModal(snapshot.request) });
+  });
+
+  app.action<BlockButtonAction>({ type: 'block_actions', action_id: ACTION_OPEN_REQUEST_FORM }, async ({ ack, body, client }) => {
+    await ack();
+    // trigger_id lives ~3 s and is single-use: open the form before anything slow (as `/access request` does).
+    await client.views.open({ trigger_id: body.trigger_id, view: requestModal(requestableRoles(deps.policy.current(), body.user.id)) });
   });
 }

@@ -4,11 +4,11 @@
  * App Home below.
  */
 import type { App } from '@slack/bolt';
-import { requestableRoles } from '../../../domain/policy.js';
 import type { UseCaseDeps } from '../../../use-cases/deps.js';
-import { homeView } from '../home.js';
+import { openHome } from '../../../use-cases/home-view.js';
 import { registerActions } from './actions.js';
 import { registerCommands } from './commands.js';
+import { settle } from './replies.js';
 import { registerViews } from './views.js';
 
 export function registerSlackHandlers(app: App, deps: UseCaseDeps): void {
@@ -16,9 +16,10 @@ export function registerSlackHandlers(app: App, deps: UseCaseDeps): void {
   registerActions(app, deps);
   registerViews(app, deps);
 
-  app.event('app_home_opened', async ({ event, client }) => {
+  // Fired on every open of the Home and Messages tabs; only the Home tab has a view to publish.
+  app.event('app_home_opened', async ({ event }) => {
     if (event.tab !== 'home') return;
-    await client.views.publish({ user_id: event.user, view: homeView(requestableRoles(deps.policy.current(), event.user)) });
+    await settle(deps, () => openHome(deps, event.user), { user: event.user, home: 'opened' });
   });
 
   app.error(async (error) => {

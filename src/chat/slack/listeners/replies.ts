@@ -8,6 +8,7 @@ import type { BlockAction, RespondArguments, RespondFn } from '@slack/bolt';
 import type { WebClient } from '@slack/web-api';
 import type { DomainError, Result } from '../../../domain/errors.js';
 import type { UseCaseDeps } from '../../../use-cases/deps.js';
+import { publishHome } from '../../../use-cases/home-view.js';
 import type { RequestSnapshot } from '../../../use-cases/ports.js';
 import { receivedMessage } from '../blocks.js';
 import { cut } from '../limits.js';
@@ -78,4 +79,18 @@ export async function tellClicker(client: WebClient, respond: RespondFn | null, 
   } else {
     await client.chat.postMessage({ channel: body.user.id, text });
   }
+}
+
+/**
+ * A click on a button of the App Home: Slack sends `container.type: 'view'` and the Home view, with no channel
+ * and no response_url, so any answer goes by DM (`tellClicker`) and the Home itself shows the result.
+ */
+export function clickedInHome(body: BlockAction): boolean {
+  return body.container?.type === 'view' && body.view?.type === 'home';
+}
+
+/** After a click in the App Home, republishes the clicker's Home; a failure is logged, never thrown to Bolt. */
+export async function refreshClickersHome(deps: UseCaseDeps, body: BlockAction): Promise<void> {
+  if (!clickedInHome(body)) return;
+  await settle(deps, () => publishHome(deps, body.user.id), { user: body.user.id, home: 'refresh' });
 }
