@@ -2,6 +2,7 @@
  * Every provider the policy may name, by `provider:` value. Adding a provider: write it behind the
  * `AccessProvider` port with its `ProviderDefinition`, and list it here.
  */
+import { awsIamManagedProvider } from './aws-iam-managed.js';
 import { awsIamProvider } from './aws-iam.js';
 import { awsIdentityCenterProvider } from './aws-identity-center.js';
 import { azureProvider } from './azure-rbac.js';
@@ -15,6 +16,7 @@ export const PROVIDER_CATALOG: readonly ProviderDefinition[] = [
   postgresProvider,
   gcpProvider,
   awsIamProvider,
+  awsIamManagedProvider,
   awsIdentityCenterProvider,
   mysqlProvider,
   azureProvider,
