@@ -12,7 +12,18 @@ import {
   HOME_WAITING_SHOWN,
   homeView,
 } from '../../src/chat/slack/home.js';
-import { ACTION_APPROVE, ACTION_CANCEL, ACTION_DENY, ACTION_OPEN_REQUEST_FORM, ACTION_REVOKE, decisionBlockId } from '../../src/chat/slack/ids.js';
+import {
+  ACTION_APPROVE,
+  ACTION_CANCEL,
+  ACTION_DENY,
+  ACTION_OPEN_REQUEST_FORM,
+  ACTION_POLICY_DOWNLOAD,
+  ACTION_REVOKE,
+  ACTION_RULE_ADD,
+  ACTION_RULE_DELETE,
+  ACTION_RULE_EDIT,
+  decisionBlockId,
+} from '../../src/chat/slack/ids.js';
 import { BUTTON_TEXT_MAX, CONFIRM_TEXT_MAX, SECTION_TEXT_MAX } from '../../src/chat/slack/limits.js';
 import { ALICE, BOB, CAROL, T0, buttons, later, request, visible } from './slack-fixtures.js';
 
@@ -156,7 +167,7 @@ describe('App Home: approvers', () => {
 });
 
 describe('App Home: admins', () => {
-  it('lists the rules per resource and role, and the recent audit entries, read-only', () => {
+  it('lists the rules per resource and role with Edit / Delete each, Add rule, Download policy, and the recent audit entries', () => {
     const rules = [
       rule(),
       rule({
@@ -174,15 +185,24 @@ describe('App Home: admins', () => {
     expectHomeWithinLimits(view);
     const text = visible(view);
     expect(text).toContain('*Admin: access rules*');
-    expect(text).toContain('rules are edited in the policy file for now');
+    expect(text).toContain('other rules are edited in the policy file for now');
     expect(text).toContain('*prod-db* (`postgres`)');
     expect(text).toContain(`• *read*: grants \`pg_read_all_data\` · max 4h · 1 approval by <@${BOB}>, <@${CAROL}> · cards in <#C0APPROVE1>`);
     expect(text).toMatch(/• \*write\*: .*2 approvals.*only 1 requester · escalates after 30m to <@U0ADMIN03> in <#C0ESCALAT1> · auto-approve · high-risk · justification rule/);
     expect(text).toContain('*Recent activity*');
     expect(text).toMatch(/approved by <@U0BOB0002> · `req_1`/);
     expect(text).toMatch(/access granted · `req_2`/);
-    // Read-only: the admin section has no buttons.
-    expect(buttons(view).map((b) => b.action_id)).toEqual([ACTION_OPEN_REQUEST_FORM]);
+    expect(buttons(view).map((b) => `${b.action_id} ${b.value}`)).toEqual([
+      `${ACTION_OPEN_REQUEST_FORM} open`,
+      `${ACTION_RULE_ADD} add`,
+      `${ACTION_POLICY_DOWNLOAD} download`,
+      `${ACTION_RULE_EDIT} {"resource":"prod-db","role":"read"}`,
+      `${ACTION_RULE_DELETE} {"resource":"prod-db","role":"read"}`,
+      `${ACTION_RULE_EDIT} {"resource":"prod-db","role":"write"}`,
+      `${ACTION_RULE_DELETE} {"resource":"prod-db","role":"write"}`,
+    ]);
+    // Delete asks first.
+    expect(buttons(view).filter((b) => b.action_id === ACTION_RULE_DELETE).every((b) => b.confirm?.title?.text.startsWith('Delete '))).toBe(true);
   });
 });
 

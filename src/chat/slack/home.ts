@@ -3,7 +3,8 @@
  * - everyone: "Request access" (opens the request form), what they may request, their active grants (each
  *   with "Revoke now") and their pending requests (each with "Cancel");
  * - approvers: "Waiting for me", each request with Approve / Deny (the buttons of the approval card, same ids);
- * - admins: the rules per resource and role, read-only, and the newest audit entries.
+ * - admins: the rules per resource and role, with Edit / Delete per role, "Add rule" and "Download policy"
+ *   (the editor: `rule-modal.ts`, `listeners/admin.ts`), and the newest audit entries.
  * Slack refuses a Home over 100 blocks or with a section over 3000 characters, so every list is cut to a
  * named maximum and says so ("…and N more"); `HOME_BLOCKS_MAX` is a last guard that should never bite.
  */
@@ -13,8 +14,19 @@ import type { AccessRequest } from '../../domain/request.js';
 import type { HomeData, Listed, RuleRow } from '../../use-cases/home-view.js';
 import { what, reasonQuote } from './card.js';
 import { revokeButton } from './controls.js';
-import { ACTION_APPROVE, ACTION_CANCEL, ACTION_DENY, ACTION_OPEN_REQUEST_FORM, SLASH_COMMAND, decisionBlockId } from './ids.js';
-import { SECTION_TEXT_MAX, escapeMrkdwn } from './limits.js';
+import {
+  ACTION_APPROVE,
+  ACTION_CANCEL,
+  ACTION_DENY,
+  ACTION_OPEN_REQUEST_FORM,
+  ACTION_POLICY_DOWNLOAD,
+  ACTION_RULE_ADD,
+  ACTION_RULE_DELETE,
+  ACTION_RULE_EDIT,
+  SLASH_COMMAND,
+  decisionBlockId,
+} from './ids.js';
+import { ACTIONS_ELEMENTS_MAX, SECTION_TEXT_MAX, escapeMrkdwn } from './limits.js';
 import { actions, bold, button, code, confirmDialog, context, linesWithin, mention, mentions, plain, plural, section, slackDate, type Block } from './format.js';
 import { timeLeft, trailLine } from './query-replies.js';
 
@@ -141,10 +153,14 @@ function adminBlocks(admin: NonNullable<HomeData['admin']>): Block[] {
   const blocks: Block[] = [
     { type: 'divider' },
     section('*Admin: access rules*', 'home_admin'),
-    context('Read-only here: rules are edited in the policy file for now (every setting: `examples/policy-full.yaml`).'),
+    context('Edit the common fields of a role here; other rules are edited in the policy file for now (every setting: `examples/policy-full.yaml`).'),
+    actions('home_admin_actions', [
+      button('Add rule', ACTION_RULE_ADD, 'add', { style: 'primary' }),
+      button('Download policy', ACTION_POLICY_DOWNLOAD, 'download'),
+    ]),
   ];
   if (resources.length === 0) blocks.push(section('The policy has no resources.', 'home_rules'));
-  resources.slice(0, HOME_RESOURCES_SHOWN).forEach((rules, i) => blocks.push(resourceSection(rules, i)));
+  resources.slice(0, HOME_RESOURCES_SHOWN).forEach((rules, i) => blocks.push(resourceSection(rules, i), ...ruleButtons(rules, i)));
   if (resources.length > HOME_RESOURCES_SHOWN) blocks.push(context(more(resources.length - HOME_RESOURCES_SHOWN, true)));
   const audit = admin.audit.map((e) => `${trailLine(e)}${e.requestId ? ` · ${code(e.requestId)}` : ''}`);
   blocks.push(section(`*Recent activity* (newest first)\n${audit.length === 0 ? '_no entries_' : linesWithin(audit, SECTION_TEXT_MAX - 40)}`, 'home_audit'));
@@ -155,6 +171,27 @@ function resourceSection(rules: RuleRow[], index: number): Block {
   const [first] = rules;
   const head = first ? `${bold(first.resource)} (${code(first.provider, 40)})` : '';
   return section(`${head}\n${linesWithin(rules.map(ruleLine), SECTION_TEXT_MAX - head.length - 20)}`, `home_rules:${index}`);
+}
+
+/** Edit and Delete per role of one resource, in one actions block: the first 12 roles (25 elements max); more are edited in the file. */
+function ruleButtons(rules: RuleRow[], index: number): Block[] {
+  const buttons = rules.slice(0, Math.floor(ACTIONS_ELEMENTS_MAX / 2)).flatMap((rule) => {
+    const value = JSON.stringify({ resource: rule.resource, role: rule.role });
+    return [
+      button(`Edit ${rule.role}`, ACTION_RULE_EDIT, value),
+      button(`Delete ${rule.role}`, ACTION_RULE_DELETE, value, {
+        style: 'danger',
+        confirm: confirmDialog(
+          `Delete ${rule.role}?`,
+          `The role ${rule.role} of ${rule.resource} is removed from the policy as a new version; it can no longer be requested.`,
+          'Delete it',
+          'Keep it',
+          'danger',
+        ),
+      }),
+    ];
+  });
+  return buttons.length === 0 ? [] : [actions(`home_rule_actions:${index}`, buttons)];
 }
 
 function ruleLine(rule: RuleRow): string {

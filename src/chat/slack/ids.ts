@@ -101,3 +101,30 @@ export const EXTEND_MODAL = {
 
 /** "Request access" on the App Home: opens the request form (`requestModal`) with the click's trigger id. */
 export const ACTION_OPEN_REQUEST_FORM = 'access_open_request_form';
+
+/**
+ * The admins' rule editor in the App Home. Edit / Delete per role (value: JSON `{ resource, role }`), "Add rule"
+ * and "Download policy" (value unused). The form's `private_metadata` is JSON `{ resource, role }` for an edit
+ * and `{ resource: null }` for a new role; its inputs all use the action id `value`, and errors are keyed by
+ * the block id.
+ */
+export const ACTION_RULE_EDIT = 'access_rule_edit';
+export const ACTION_RULE_DELETE = 'access_rule_delete';
+export const ACTION_RULE_ADD = 'access_rule_add';
+export const ACTION_POLICY_DOWNLOAD = 'access_policy_download';
+export const RULE_MODAL_CALLBACK = 'rule_edit';
+export const RULE_MODAL = {
+  action: 'value',
+  /** static_select of the policy's resources (add only). */
+  resourceBlock: 'resource',
+  /** plain_text_input (add only). */
+  roleBlock: 'role',
+  maxDurationBlock: 'max_duration',
+  approvalsBlock: 'approvals',
+  /** multi_users_select. */
+  approversBlock: 'approvers',
+  /** conversations_select. */
+  channelBlock: 'channel',
+  /** plain_text_input, comma-separated. */
+  grantsBlock: 'grants',
+} as const;

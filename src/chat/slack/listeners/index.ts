@@ -1,12 +1,13 @@
 /**
  * Thin Bolt listeners: ack within Slack's 3 seconds, read the payload, call one use case, render the result.
- * No policy or state logic here: commands.ts (`/access …`), actions.ts (buttons), views.ts (forms), and the
- * App Home below.
+ * No policy or state logic here: commands.ts (`/access …`), actions.ts (buttons), views.ts (forms), admin.ts (the
+ * admins' rule editor in the App Home), and the App Home below.
  */
 import type { App } from '@slack/bolt';
 import type { UseCaseDeps } from '../../../use-cases/deps.js';
 import { openHome } from '../../../use-cases/home-view.js';
 import { registerActions } from './actions.js';
+import { registerAdmin } from './admin.js';
 import { registerCommands } from './commands.js';
 import { settle } from './replies.js';
 import { registerViews } from './views.js';
@@ -15,6 +16,7 @@ export function registerSlackHandlers(app: App, deps: UseCaseDeps): void {
   registerCommands(app, deps);
   registerActions(app, deps);
   registerViews(app, deps);
+  registerAdmin(app, deps);
 
   // Fired on every open of the Home and Messages tabs; only the Home tab has a view to publish.
   app.event('app_home_opened', async ({ event }) => {
