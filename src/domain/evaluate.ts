@@ -24,8 +24,15 @@ export type Evaluation =
   | { outcome: 'auto-approve'; rolePolicy: RolePolicy; rule: string }
   | { outcome: 'needs-approval'; rolePolicy: RolePolicy; approvals: number; flags: RiskFlag[]; notAutoApproved: NotAutoApproved | null };
 
-export function evaluate(policy: Policy, request: EvaluatedRequest, history: readonly HistoryEntry[], now: Date): Evaluation {
-  const checked = checkRequest(policy, request);
+/** `groups`: the Slack user groups the requester is in, resolved by the caller (the domain makes no calls). */
+export function evaluate(
+  policy: Policy,
+  request: EvaluatedRequest,
+  history: readonly HistoryEntry[],
+  now: Date,
+  groups: readonly string[] = [],
+): Evaluation {
+  const checked = checkRequest(policy, request, groups);
   if (!checked.ok) return { outcome: 'deny', error: checked.error };
   const rolePolicy = checked.value;
   const refusal = checkJustification(rolePolicy, request.reason);

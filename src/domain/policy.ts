@@ -8,13 +8,21 @@ export interface RolePolicy {
   /** The roles (or provider-specific grants) given to the principal on the target. */
   grants: string[];
   maxDurationMs: number;
-  approvers: { users: string[] };
+  /** The duration used when a request form leaves it empty (≤ `maxDurationMs`); absent: the form requires one. */
+  defaultDurationMs?: number | undefined;
+  /**
+   * Who may decide: listed users, and members of the listed Slack user groups (`S…` ids). Group membership is
+   * not known here: the use cases resolve the viewer's groups (`IdentityDirectory.groupsOf`) and pass them in.
+   */
+  approvers: Members;
   /** How many distinct approvers must approve. */
   approvals: number;
   /** The approvers' channel where the card is posted. */
   channel: string;
   /** Who may request this role; absent means everyone in the workspace. */
-  requesters?: { users: string[] } | undefined;
+  requesters?: Members | undefined;
+  /** `dmApprovers`: each listed approver user (not groups) also gets the card by direct message. */
+  notify?: { dmApprovers: boolean } | undefined;
   /** A pending request expires after this long without a decision. */
   requestTtlMs: number;
   /** Approvers are reminded once after this long; null: no reminder. */
@@ -31,6 +39,28 @@ export interface RolePolicy {
   autoApprove?: AutoApproveRule | undefined;
   /** Which requests are flagged for approvers' attention, and how many approvals a flagged one needs. */
   risk?: RiskRule | undefined;
+}
+
+/** People named directly (`users`) or through Slack user groups (`groups`, ids like S0123ABCD). */
+export interface Members {
+  users: string[];
+  groups?: string[] | undefined;
+}
+
+/** Is the person one of `members`, directly or through one of `groups` (the user groups they are in)? */
+export function isMember(members: Members, userId: string, groups: readonly string[] = []): boolean {
+  return members.users.includes(userId) || (members.groups?.some((g) => groups.includes(g)) ?? false);
+}
+
+/** Every user group the policy names (requesters and approvers): the candidates to resolve for a person. */
+export function policyGroups(policy: Policy): string[] {
+  const all = new Set<string>();
+  for (const res of Object.values(policy.resources)) {
+    for (const role of Object.values(res.roles)) {
+      for (const g of [...(role.approvers.groups ?? []), ...(role.requesters?.groups ?? [])]) all.add(g);
+    }
+  }
+  return [...all].sort();
 }
 
 export const WEEKDAYS = ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'] as const;
@@ -122,16 +152,17 @@ export function findRole(policy: Policy, resource: string, role: string): Result
   return ok(rolePolicy);
 }
 
-export function mayRequest(rolePolicy: RolePolicy, requesterId: string): boolean {
-  return rolePolicy.requesters === undefined || rolePolicy.requesters.users.includes(requesterId);
+/** `groups`: the user groups the requester is in (resolved by the caller; only the policy's groups matter). */
+export function mayRequest(rolePolicy: RolePolicy, requesterId: string, groups: readonly string[] = []): boolean {
+  return rolePolicy.requesters === undefined || isMember(rolePolicy.requesters, requesterId, groups);
 }
 
 /** Checks a new request against the policy; the caller records refusals in the audit log. */
-export function checkRequest(policy: Policy, draft: RequestDraft): Result<RolePolicy> {
+export function checkRequest(policy: Policy, draft: RequestDraft, groups: readonly string[] = []): Result<RolePolicy> {
   const found = findRole(policy, draft.resource, draft.role);
   if (!found.ok) return found;
   const rolePolicy = found.value;
-  if (!mayRequest(rolePolicy, draft.requesterId)) {
+  if (!mayRequest(rolePolicy, draft.requesterId, groups)) {
     return err({ code: 'NOT_A_REQUESTER', resource: draft.resource, role: draft.role });
   }
   if (draft.durationMs > rolePolicy.maxDurationMs) return err({ code: 'DURATION_TOO_LONG', maxMs: rolePolicy.maxDurationMs });
@@ -139,11 +170,20 @@ export function checkRequest(policy: Policy, draft: RequestDraft): Result<RolePo
 }
 
 /** The resource/role pairs a person may request, for the request form. */
-export function requestableRoles(policy: Policy, requesterId: string): { resource: string; role: string; maxDurationMs: number }[] {
+export function requestableRoles(
+  policy: Policy,
+  requesterId: string,
+  groups: readonly string[] = [],
+): { resource: string; role: string; maxDurationMs: number; defaultDurationMs?: number }[] {
   return Object.entries(policy.resources).flatMap(([resource, res]) =>
     Object.entries(res.roles)
-      .filter(([, rolePolicy]) => mayRequest(rolePolicy, requesterId))
-      .map(([role, rolePolicy]) => ({ resource, role, maxDurationMs: rolePolicy.maxDurationMs })),
+      .filter(([, rolePolicy]) => mayRequest(rolePolicy, requesterId, groups))
+      .map(([role, rolePolicy]) => ({
+        resource,
+        role,
+        maxDurationMs: rolePolicy.maxDurationMs,
+        ...(rolePolicy.defaultDurationMs !== undefined ? { defaultDurationMs: rolePolicy.defaultDurationMs } : {}),
+      })),
   );
 }
 
@@ -155,6 +195,8 @@ export function checkDecider(
   policy: Policy,
   request: { id: string; requesterId: string; resource: string; role: string; escalatedAt?: Date | null },
   deciderId: string,
+  /** The user groups the decider is in (resolved by the caller). */
+  groups: readonly string[] = [],
 ): DomainError | null {
   // Self-approval is refused even when the requester is also a listed approver: four eyes, always.
   if (deciderId === request.requesterId) return { code: 'SELF_APPROVAL', requestId: request.id };
@@ -163,15 +205,15 @@ export function checkDecider(
   const { approvers, escalation } = found.value;
   // The escalation group may decide only once the request has been escalated to them.
   const escalated = request.escalatedAt != null && (escalation?.users.includes(deciderId) ?? false);
-  if (!approvers.users.includes(deciderId) && !escalated) return { code: 'NOT_AN_APPROVER', requestId: request.id };
+  if (!isMember(approvers, deciderId, groups) && !escalated) return { code: 'NOT_AN_APPROVER', requestId: request.id };
   return null;
 }
 
 /** May this person act on someone else's request for the role (revoke it early, see its story)? */
-export function canOversee(policy: Policy, request: { resource: string; role: string }, actorId: string): boolean {
+export function canOversee(policy: Policy, request: { resource: string; role: string }, actorId: string, groups: readonly string[] = []): boolean {
   if (policy.admins.includes(actorId)) return true;
   const found = findRole(policy, request.resource, request.role);
-  return found.ok && found.value.approvers.users.includes(actorId);
+  return found.ok && isMember(found.value.approvers, actorId, groups);
 }
 
 /**

@@ -230,6 +230,8 @@ export function autoApprove(request: AccessRequest, rule: string, now: Date): Re
 
 export interface ReviewInput {
   deciderId: string;
+  /** The Slack user groups the decider is in, resolved by the use case; none by default. */
+  deciderGroups?: readonly string[] | undefined;
   outcome: 'approve' | 'deny';
   reason: string | null;
 }
@@ -245,7 +247,7 @@ export function review(
   input: ReviewInput,
   now: Date,
 ): Result<Transition> {
-  const refusal = checkDecider(policy, request, input.deciderId);
+  const refusal = checkDecider(policy, request, input.deciderId, input.deciderGroups ?? []);
   if (refusal) return err(refusal);
   const mine = decisions.find((d) => d.approverId === input.deciderId);
   if (request.status !== 'pending') {
@@ -404,11 +406,11 @@ export function warnExpiry(request: AccessRequest, now: Date): Result<Transition
 export function requestRevoke(
   request: AccessRequest,
   policy: Policy,
-  input: { actorId: string; note: string | null },
+  input: { actorId: string; note: string | null; actorGroups?: readonly string[] | undefined },
   now: Date,
 ): Result<Transition> {
   const isRequester = input.actorId === request.requesterId;
-  if (!isRequester && !canOversee(policy, request, input.actorId)) return err({ code: 'NOT_YOURS', requestId: request.id });
+  if (!isRequester && !canOversee(policy, request, input.actorId, input.actorGroups ?? [])) return err({ code: 'NOT_YOURS', requestId: request.id });
   if (!isRequester && !input.note) return err({ code: 'REASON_REQUIRED', requestId: request.id });
   if (request.status !== 'active') return err(notIn(request, ['active']));
   return ok({

@@ -7,7 +7,7 @@
  */
 import { z } from 'zod';
 import { DAY, SECOND, parseDuration } from '../domain/duration.js';
-import { DEFAULT_REMIND_AFTER_MS, DEFAULT_REQUEST_TTL_MS, DEFAULT_WARN_BEFORE_MS, type Policy, type RolePolicy } from '../domain/policy.js';
+import { DEFAULT_REMIND_AFTER_MS, DEFAULT_REQUEST_TTL_MS, DEFAULT_WARN_BEFORE_MS, type Members, type Policy, type RolePolicy } from '../domain/policy.js';
 import { REASON_MAX_LENGTH } from '../domain/command.js';
 import { autoApproveRule, justificationRule, riskRule, toAutoApprove, toJustification, toRisk } from './engine-schema.js';
 import { interval, strict } from './parts.js';
@@ -20,6 +20,7 @@ const RESOURCE_KEYS = ['provider', 'principal', 'roles'];
 const NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/;
 const SLACK_USER_ID = /^[UW][A-Z0-9]{2,}$/;
 const SLACK_CHANNEL_ID = /^[CG][A-Z0-9]{2,}$/;
+const SLACK_GROUP_ID = /^S[A-Z0-9]{2,}$/;
 
 const slackUserId = z.string().regex(SLACK_USER_ID, {
   error: (iss) => `${JSON.stringify(iss.input)} is not a Slack user id; ids look like U0123ABCD (profile → ⋮ → Copy member ID)`,
@@ -37,24 +38,42 @@ function name(kind: 'resource' | 'role') {
   });
 }
 
+const slackGroupId = z.string().regex(SLACK_GROUP_ID, {
+  error: (iss) =>
+    `${JSON.stringify(iss.input)} is not a Slack user group id; ids look like S0123ABCD (the group's page → ⋮ → Copy group ID), not @handles`,
+});
+
 /** Validated here so the error carries its path; `toPolicy` converts it. */
 const duration = z.string().superRefine((text, ctx) => {
   const parsed = parseDuration(text);
   if (!parsed.ok) ctx.addIssue({ code: 'custom', message: parsed.problem });
 });
 
-const users = (what: string) => strict({ users: z.array(slackUserId).min(1, { error: `list at least one ${what}` }) });
+/**
+ * Users and/or Slack user groups (`groups`, resolved with `usergroups.users.list` when someone acts); at least
+ * one of the two lists is non-empty.
+ */
+const members = (what: string) =>
+  strict({ users: z.array(slackUserId).optional(), groups: z.array(slackGroupId).optional() }).superRefine((m, ctx) => {
+    if ((m.users?.length ?? 0) + (m.groups?.length ?? 0) === 0) {
+      ctx.addIssue({ code: 'custom', path: [m.groups === undefined ? 'users' : 'groups'], message: `list at least one ${what} (users, or groups: Slack user group ids)` });
+    }
+  });
 
 const role = strict({
   grants: z.array(z.string().min(1, { error: 'a grant cannot be empty' })).min(1, { error: 'list at least one grant' }),
   max_duration: duration,
-  approvers: users('approver'),
+  approvers: members('approver'),
   approvals: z
     .int({ error: (iss) => (iss.input === undefined ? undefined : 'must be a whole number of approvals (1 or more)') })
     .min(1, { error: 'must be at least 1' })
     .default(1),
   channel: slackChannelId,
-  requesters: users('requester (or remove requesters to let everyone request)').optional(),
+  requesters: members('requester (or remove requesters to let everyone request)').optional(),
+  /** The duration used when the request form leaves it empty; at most max_duration. */
+  default_duration: interval(5 * SECOND, 30 * DAY).optional(),
+  /** `dm_approvers: true`: each approver listed under `users` also gets the card by DM (groups are not expanded). */
+  notify: strict({ dm_approvers: z.boolean({ error: 'must be true or false' }) }).optional(),
   /** The longest a grant may last with its extensions (default: max_duration, so no extension beyond it). */
   max_total_duration: interval(5 * SECOND, 30 * DAY).optional(),
   /** Still pending after `after`: the card also goes to `channel`, and `users` may decide too. */
@@ -82,9 +101,16 @@ const role = strict({
   if (r.max_total_duration != null && max.ok && r.max_total_duration < max.ms) {
     ctx.addIssue({ code: 'custom', path: ['max_total_duration'], message: 'must be at least max_duration (it includes the first window)' });
   }
+  if (r.default_duration != null && max.ok && r.default_duration > max.ms) {
+    ctx.addIssue({ code: 'custom', path: ['default_duration'], message: `must be at most max_duration (${r.max_duration})` });
+  }
   // N approvals means N distinct people; a duplicate in the list must not make an impossible rule look possible.
-  const distinct = new Set(r.approvers.users).size;
-  if (r.approvals > distinct) {
+  // With user groups the number of distinct approvers depends on the groups' members when someone clicks, so it
+  // cannot be checked here: only a users-only list is checked (a role whose groups are too small stays pending
+  // until it expires, which the approvers see on the card).
+  const usersOnly = (r.approvers.groups?.length ?? 0) === 0;
+  const distinct = new Set(r.approvers.users ?? []).size;
+  if (usersOnly && r.approvals > distinct) {
     ctx.addIssue({
       code: 'custom',
       path: ['approvals'],
@@ -92,7 +118,7 @@ const role = strict({
     });
   }
   const flagged = r.risk?.flagged_approvals;
-  if (flagged !== undefined && flagged > distinct) {
+  if (usersOnly && flagged !== undefined && flagged > distinct) {
     ctx.addIssue({
       code: 'custom',
       path: ['risk', 'flagged_approvals'],
@@ -180,16 +206,23 @@ interface ResourceFile {
 
 type RoleFile = z.output<typeof role>;
 
+/** `groups` only when the file names some, so a users-only role compares equal to what it was before groups. */
+function toMembers(m: { users?: string[] | undefined; groups?: string[] | undefined }): Members {
+  return { users: [...(m.users ?? [])], ...(m.groups && m.groups.length > 0 ? { groups: [...m.groups] } : {}) };
+}
+
 function toRolePolicy(r: RoleFile): RolePolicy {
   const parsed = parseDuration(r.max_duration);
   if (!parsed.ok) throw new Error(`policy file was not validated: ${parsed.problem}`);
   return {
     grants: [...r.grants],
     maxDurationMs: parsed.ms,
-    approvers: { users: [...r.approvers.users] },
+    ...(r.default_duration != null ? { defaultDurationMs: r.default_duration } : {}),
+    approvers: toMembers(r.approvers),
     approvals: r.approvals,
     channel: r.channel,
-    ...(r.requesters ? { requesters: { users: [...r.requesters.users] } } : {}),
+    ...(r.requesters ? { requesters: toMembers(r.requesters) } : {}),
+    ...(r.notify ? { notify: { dmApprovers: r.notify.dm_approvers } } : {}),
     maxTotalMs: r.max_total_duration ?? undefined,
     ...(r.escalation
       ? { escalation: { afterMs: r.escalation.after as number, channel: r.escalation.channel, users: [...(r.escalation.users ?? [])] } }

@@ -3,6 +3,7 @@
  * refreshing a card twice is harmless; a direct message is sent once per notification row, and the row is
  * marked delivered right after. Failures are recorded and rethrown for the queue to retry.
  */
+import { findRole } from '../domain/policy.js';
 import type { UseCaseDeps } from './deps.js';
 import { describeError } from './effects.js';
 import { homeAudience, refreshHomes } from './home-view.js';
@@ -77,13 +78,30 @@ async function refreshHomesOf(deps: Parameters<typeof deliverNotification>[0], r
   await refreshHomes({ ...deps, policy, clock }, homeAudience(policy.current(), latest.request));
 }
 
-async function postCards(deps: Pick<UseCaseDeps, 'store' | 'notifier'>, snapshot: RequestSnapshot): Promise<void> {
+/** The approvers to DM the card to, by the policy in force (none when the role does not ask for it). */
+function dmApprovers(deps: Partial<Pick<UseCaseDeps, 'policy'>>, request: RequestSnapshot['request']): string[] {
+  const policy = deps.policy?.current();
+  if (!policy) return [];
+  const found = findRole(policy, request.resource, request.role);
+  if (!found.ok || !found.value.notify?.dmApprovers) return [];
+  // Never to the requester: they may be a listed approver, but cannot decide their own request.
+  return [...new Set(found.value.approvers.users)].filter((u) => u !== request.requesterId);
+}
+
+async function postCards(deps: Pick<UseCaseDeps, 'store' | 'notifier'> & Partial<Pick<UseCaseDeps, 'policy'>>, snapshot: RequestSnapshot): Promise<void> {
   const { request } = snapshot;
   // The approvers' channel, and the escalation channel once the request is escalated.
   const channels = [request.channel];
   if (request.escalatedAt && request.escalationChannel && request.escalationChannel !== request.channel) channels.push(request.escalationChannel);
   const existing = await deps.store.cards(request.id);
-  for (const channel of channels.filter((c) => !existing.some((card) => card.channel === c))) {
+  const pending = channels.filter((c) => !existing.some((card) => card.channel === c));
+  // `notify.dm_approvers`: each listed approver (users, not groups) gets the card in a DM too, posted with the
+  // user id as the channel. Slack answers with the DM's own id (D…), which is what the card is saved under and
+  // updated through, so a DM card cannot be matched to its user id later: DMs are sent only with the first
+  // cards (no card posted yet), never again on escalation. A delivery retried after a partial failure may
+  // therefore miss the approvers whose DM had not gone out yet; the channel card still reaches them.
+  if (existing.length === 0) pending.push(...dmApprovers(deps, request).filter((u) => !channels.includes(u)));
+  for (const channel of pending) {
     const card = await deps.notifier.postCard(channel, snapshot);
     await deps.store.saveCard(request.id, card);
     // A decision may have landed while the card was being posted; its refresh found no card to update.

@@ -9,10 +9,11 @@
  * The Home is republished for the people who see a request when it changes (`refreshHomes`), but only for
  * those who have opened the Home at least once, so the bot never publishes a Home nobody looks at.
  */
-import { checkDecider, requestableRoles, type Policy } from '../domain/policy.js';
+import { checkDecider, isMember, requestableRoles, type Policy } from '../domain/policy.js';
 import type { AccessRequest } from '../domain/request.js';
 import type { UseCaseDeps } from './deps.js';
 import { describeError } from './effects.js';
+import { groupsOf } from './groups.js';
 import type { RecentAuditEntry } from './ports.js';
 
 /** Newest active grants and pending requests of the viewer read per list. */
@@ -40,6 +41,10 @@ export interface RuleRow {
   channel: string;
   /** Null: everyone may request the role. */
   requesters: string[] | null;
+  /** Slack user groups (`S…`) whose members may decide; absent or empty: none. */
+  approverGroups?: string[];
+  /** Slack user groups whose members may request; absent or empty: none (see `requesters`). */
+  requesterGroups?: string[];
   escalation: { afterMs: number; users: string[]; channel: string | null } | null;
   autoApprove: boolean;
   highRisk: boolean;
@@ -52,7 +57,7 @@ export interface HomeData {
   viewerId: string;
   /** When the data was read; "time left" is counted from it. */
   at: Date;
-  requestable: { resource: string; role: string; maxDurationMs: number }[];
+  requestable: { resource: string; role: string; maxDurationMs: number; defaultDurationMs?: number }[];
   /** Active and being-revoked grants of the viewer, newest first. */
   active: Listed<AccessRequest>;
   /** Pending and approved (being granted) requests of the viewer, newest first. */
@@ -63,23 +68,28 @@ export interface HomeData {
   admin: { rules: RuleRow[]; audit: RecentAuditEntry[] } | null;
 }
 
-type HomeDeps = Pick<UseCaseDeps, 'store' | 'policy' | 'clock'>;
+/**
+ * `directory` and `log` resolve the viewer's Slack user groups; without them (a caller that has no directory)
+ * the viewer is taken to be in no group.
+ */
+type HomeDeps = Pick<UseCaseDeps, 'store' | 'policy' | 'clock'> & Partial<Pick<UseCaseDeps, 'directory' | 'log'>>;
 
 export async function gatherHome(deps: HomeDeps, viewerId: string): Promise<HomeData> {
   const policy = deps.policy.current();
   const at = deps.clock.now();
-  const approver = approvesAnything(policy, viewerId);
+  const groups = deps.directory && deps.log ? await groupsOf({ directory: deps.directory, log: deps.log }, policy, viewerId) : [];
+  const approver = approvesAnything(policy, viewerId, groups);
   const admin = policy.admins.includes(viewerId);
   const [active, pending, waiting, audit] = await Promise.all([
     deps.store.listForRequester(viewerId, ['active', 'revoking'], HOME_MINE_FETCH),
     deps.store.listForRequester(viewerId, ['pending', 'approved'], HOME_MINE_FETCH),
-    approver ? waitingFor(deps, policy, viewerId) : Promise.resolve(null),
+    approver ? waitingFor(deps, policy, viewerId, groups) : Promise.resolve(null),
     admin ? deps.store.recentAudit(HOME_AUDIT_ENTRIES) : Promise.resolve(null),
   ]);
   return {
     viewerId,
     at,
-    requestable: requestableRoles(policy, viewerId),
+    requestable: requestableRoles(policy, viewerId, groups),
     active: { items: active, complete: active.length < HOME_MINE_FETCH },
     pending: { items: pending, complete: pending.length < HOME_MINE_FETCH },
     waiting,
@@ -117,7 +127,11 @@ export async function refreshHomes(deps: HomeDeps & Pick<UseCaseDeps, 'notifier'
   });
 }
 
-/** Who sees this request on their Home: the requester, the role's approvers, and the escalation group once escalated. */
+/**
+ * Who sees this request on their Home: the requester, the role's approvers, and the escalation group once
+ * escalated. Members of approver user groups are not listed (that would need every group's member list on
+ * each change): their Home shows the request when they next open it.
+ */
 export function homeAudience(policy: Policy, request: Pick<AccessRequest, 'requesterId' | 'resource' | 'role' | 'escalatedAt'>): string[] {
   const rolePolicy = Object.hasOwn(policy.resources, request.resource) ? policy.resources[request.resource] : undefined;
   const role = rolePolicy && Object.hasOwn(rolePolicy.roles, request.role) ? rolePolicy.roles[request.role] : undefined;
@@ -126,16 +140,16 @@ export function homeAudience(policy: Policy, request: Pick<AccessRequest, 'reque
   return [...new Set([request.requesterId, ...approvers, ...escalation])];
 }
 
-/** Is this person an approver (or in the escalation group) of any role? */
-function approvesAnything(policy: Policy, userId: string): boolean {
+/** Is this person an approver (directly or through a user group, or in the escalation group) of any role? */
+function approvesAnything(policy: Policy, userId: string, groups: readonly string[]): boolean {
   return Object.values(policy.resources).some((res) =>
-    Object.values(res.roles).some((role) => role.approvers.users.includes(userId) || (role.escalation?.users.includes(userId) ?? false)),
+    Object.values(res.roles).some((role) => isMember(role.approvers, userId, groups) || (role.escalation?.users.includes(userId) ?? false)),
   );
 }
 
-async function waitingFor(deps: HomeDeps, policy: Policy, viewerId: string): Promise<Listed<AccessRequest>> {
+async function waitingFor(deps: HomeDeps, policy: Policy, viewerId: string, groups: readonly string[]): Promise<Listed<AccessRequest>> {
   const scanned = await deps.store.listByStatus(['pending'], HOME_PENDING_SCAN);
-  const decidable = scanned.filter((r) => checkDecider(policy, r, viewerId) === null);
+  const decidable = scanned.filter((r) => checkDecider(policy, r, viewerId, groups) === null);
   // Only a request needing several approvals can still be pending after this viewer approved it.
   const alreadyApproved = new Set<string>();
   await Promise.all(
@@ -165,6 +179,8 @@ function ruleRows(policy: Policy): RuleRow[] {
           approvers: [...r.approvers.users],
           channel: r.channel,
           requesters: r.requesters ? [...r.requesters.users] : null,
+          ...(r.approvers.groups?.length ? { approverGroups: [...r.approvers.groups] } : {}),
+          ...(r.requesters?.groups?.length ? { requesterGroups: [...r.requesters.groups] } : {}),
           escalation: r.escalation ? { afterMs: r.escalation.afterMs, users: [...r.escalation.users], channel: r.escalation.channel ?? null } : null,
           autoApprove: r.autoApprove !== undefined,
           highRisk: r.risk?.high ?? false,

@@ -231,6 +231,8 @@ export interface ProviderRegistry {
 /** Who people are in chat. */
 export interface IdentityDirectory {
   emailOf(userId: string): Promise<string | null>;
+  /** Which of `candidateGroups` (Slack user group ids) the user is a member of; may be cached for a few minutes. */
+  groupsOf(userId: string, candidateGroups: readonly string[]): Promise<string[]>;
 }
 
 /** Posts and updates chat messages. Receives domain data; rendering is the adapter's business. */

@@ -5,6 +5,7 @@
  */
 import { err, ok, type Result } from '../domain/errors.js';
 import { canOversee } from '../domain/policy.js';
+import { groupsOf } from './groups.js';
 import type { AccessRequest, AuditEntry } from '../domain/request.js';
 import type { UseCaseDeps } from './deps.js';
 import type { RequestSnapshot } from './ports.js';
@@ -30,12 +31,16 @@ export interface RequestStory {
 }
 
 export async function requestStory(
-  deps: Pick<UseCaseDeps, 'store' | 'policy'>,
+  deps: Pick<UseCaseDeps, 'store' | 'policy'> & Partial<Pick<UseCaseDeps, 'directory' | 'log'>>,
   input: { requestId: string; viewerId: string },
 ): Promise<Result<RequestStory>> {
   const snapshot = await deps.store.get(input.requestId);
-  const visible =
-    snapshot && (snapshot.request.requesterId === input.viewerId || canOversee(deps.policy.current(), snapshot.request, input.viewerId));
+  const policy = deps.policy.current();
+  const oversees = async () => {
+    const groups = deps.directory && deps.log ? await groupsOf({ directory: deps.directory, log: deps.log }, policy, input.viewerId) : [];
+    return canOversee(policy, snapshot!.request, input.viewerId, groups);
+  };
+  const visible = snapshot && (snapshot.request.requesterId === input.viewerId || (await oversees()));
   if (!snapshot || !visible) return err({ code: 'NOT_FOUND', requestId: input.requestId });
   return ok({ snapshot, trail: await deps.store.auditTrail(input.requestId) });
 }

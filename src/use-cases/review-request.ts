@@ -7,6 +7,7 @@ import { ok, type Result } from '../domain/errors.js';
 import { review, type ReviewInput } from '../domain/request.js';
 import type { UseCaseDeps } from './deps.js';
 import { runEffects } from './effects.js';
+import { groupsOf } from './groups.js';
 import type { RequestSnapshot } from './ports.js';
 
 export async function reviewRequest(
@@ -15,7 +16,9 @@ export async function reviewRequest(
 ): Promise<Result<RequestSnapshot>> {
   const policy = deps.policy.current();
   const now = deps.clock.now();
-  const outcome = await deps.store.apply(input.requestId, (s) => review(s.request, s.decisions, policy, input, now));
+  // Resolved before the row lock: a directory call (possibly a Slack API call) is never made while holding it.
+  const deciderGroups = input.deciderGroups ?? (await groupsOf(deps, policy, input.deciderId));
+  const outcome = await deps.store.apply(input.requestId, (s) => review(s.request, s.decisions, policy, { ...input, deciderGroups }, now));
   if (!outcome.ok) {
     await deps.store.audit(
       { action: 'decision.refused', actor: input.deciderId, details: { outcome: input.outcome, code: outcome.error.code } },

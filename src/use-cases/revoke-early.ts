@@ -7,6 +7,7 @@ import { ok, type Result } from '../domain/errors.js';
 import { requestRevoke } from '../domain/request.js';
 import type { UseCaseDeps } from './deps.js';
 import { runEffects } from './effects.js';
+import { groupsOf } from './groups.js';
 import type { RequestSnapshot } from './ports.js';
 
 export async function revokeEarly(
@@ -14,8 +15,10 @@ export async function revokeEarly(
   input: { requestId: string; actorId: string; note: string | null },
 ): Promise<Result<RequestSnapshot>> {
   const policy = deps.policy.current();
+  // An approver through a user group may revoke too; resolved before the row lock is taken.
+  const actorGroups = await groupsOf(deps, policy, input.actorId);
   const outcome = await deps.store.apply(input.requestId, (s) =>
-    requestRevoke(s.request, policy, { actorId: input.actorId, note: input.note }, deps.clock.now()),
+    requestRevoke(s.request, policy, { actorId: input.actorId, note: input.note, actorGroups }, deps.clock.now()),
   );
   if (!outcome.ok) {
     await deps.store.audit({ action: 'revoke.refused', actor: input.actorId, details: { code: outcome.error.code } }, input.requestId);

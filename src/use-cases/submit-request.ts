@@ -6,18 +6,20 @@
  */
 import { err, ok, type Result } from '../domain/errors.js';
 import { evaluate } from '../domain/evaluate.js';
-import { findRole, principalFor } from '../domain/policy.js';
+import { findRole, principalFor, type Policy } from '../domain/policy.js';
 import { autoApprove, submit, type Transition } from '../domain/request.js';
 import { HISTORY_LOOKBACK_MS } from '../domain/risk.js';
 import type { UseCaseDeps } from './deps.js';
 import { runEffects } from './effects.js';
+import { groupsOf } from './groups.js';
 import type { RequestSnapshot } from './ports.js';
 
 export interface SubmitInput {
   requesterId: string;
   resource: string;
   role: string;
-  durationMs: number;
+  /** Null: left empty on the request form; the role's `default_duration` is used (refused if it has none). */
+  durationMs: number | null;
   reason: string;
 }
 
@@ -28,11 +30,13 @@ export async function submitRequest(deps: UseCaseDeps, input: SubmitInput): Prom
   return deps.store.withTargetLock(`${input.resource}/${input.role}`, `requester:${input.requesterId}`, () => decideAndRecord(deps, input));
 }
 
-async function decideAndRecord(deps: UseCaseDeps, input: SubmitInput): Promise<Result<RequestSnapshot>> {
+async function decideAndRecord(deps: UseCaseDeps, given: SubmitInput): Promise<Result<RequestSnapshot>> {
   const policy = deps.policy.current();
   const now = deps.clock.now();
+  const input = { ...given, durationMs: given.durationMs ?? defaultDuration(policy, given) };
+  const groups = await groupsOf(deps, policy, input.requesterId);
   const history = await deps.store.recentRequestsOf(input.requesterId, new Date(now.getTime() - HISTORY_LOOKBACK_MS));
-  const verdict = evaluate(policy, input, history, now);
+  const verdict = evaluate(policy, input, history, now, groups);
   if (verdict.outcome === 'deny') {
     await deps.store.audit({ action: 'request.refused', actor: input.requesterId, details: { ...input, code: verdict.error.code } });
     return err(verdict.error);
@@ -69,6 +73,17 @@ async function decideAndRecord(deps: UseCaseDeps, input: SubmitInput): Promise<R
   const { notificationIds } = await deps.store.create(transition);
   await runEffects(deps, transition, notificationIds);
   return ok({ request: transition.next, decisions: [] });
+}
+
+/**
+ * The role's `default_duration` for a form left empty. A role without one gets an impossible duration, so
+ * the request is refused as too long (DURATION_TOO_LONG names the maximum) rather than silently granted
+ * the maximum; the form requires a duration for such roles anyway.
+ */
+function defaultDuration(policy: Policy, input: Pick<SubmitInput, 'resource' | 'role'>): number {
+  const role = findRole(policy, input.resource, input.role);
+  if (!role.ok) return 0; // evaluate() refuses the unknown role
+  return role.value.defaultDurationMs ?? Number.POSITIVE_INFINITY;
 }
 
 /** Saved approved at once: one row, one audit entry (`request.auto-approved`), the card, the grant job. */

@@ -76,8 +76,10 @@ export class FakeNotifier implements ChatNotifier {
 
   async postCard(channel: string, snapshot: RequestSnapshot): Promise<CardRef> {
     this.#call('postCard');
-    if (!this.#channels.has(channel)) throw new Error('An API error occurred: channel_not_found');
-    const card: CardRef = { platform: 'slack', channel, messageId: `${this.#ts++}.000100` };
+    // A user id as the channel is a DM, which Slack opens itself and answers with the DM's own id (D…).
+    const dm = /^[UW]/.test(channel);
+    if (!dm && !this.#channels.has(channel)) throw new Error('An API error occurred: channel_not_found');
+    const card: CardRef = { platform: 'slack', channel: dm ? `D${channel.slice(1)}` : channel, messageId: `${this.#ts++}.000100` };
     this.cards.push({ card, snapshot: structuredClone(snapshot), updates: 0 });
     const hook = this.whilePosting;
     if (hook) {

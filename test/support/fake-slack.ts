@@ -25,6 +25,8 @@ export class FakeSlack {
   readonly responses: { path: string; body: Record<string, unknown> }[] = [];
   private readonly users = new Map<string, FakeUser>();
   private readonly channels = new Set<string>();
+  /** Slack user groups (`S…`) and their members, for `usergroups.users.list`. */
+  private readonly usergroups = new Map<string, string[]>();
   private server: Server | null = null;
   private ts = 1722950400;
   /** Methods made to fail with an HTTP status for the next N calls (429s and 500s). */
@@ -33,6 +35,12 @@ export class FakeSlack {
 
   addUser(user: FakeUser): this {
     this.users.set(user.id, user);
+    return this;
+  }
+
+  /** A user group with these members (replacing an earlier list: what a membership change in Slack does). */
+  setUsergroup(id: string, members: string[]): this {
+    this.usergroups.set(id, [...members]);
     return this;
   }
 
@@ -112,6 +120,11 @@ export class FakeSlack {
         const user = this.users.get(String(args.user));
         if (!user) return { ok: false, error: 'user_not_found' };
         return { ok: true, user: { id: user.id, name: user.id.toLowerCase(), profile: user.email ? { email: user.email } : {} } };
+      }
+      case 'usergroups.users.list': {
+        const members = this.usergroups.get(String(args.usergroup));
+        if (!members) return { ok: false, error: 'no_such_subteam' };
+        return { ok: true, users: members };
       }
       case 'chat.postMessage':
         return { ok: true, channel: String(args.channel).startsWith('U') ? `D${String(args.channel).slice(1)}` : args.channel, ts: `${this.ts++}.000200`, message: {} };

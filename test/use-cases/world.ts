@@ -109,14 +109,15 @@ export function createWorld(): World {
   return { deps, policy, store, queue, target, notifier, directory, clock, log };
 }
 
-export const readRequest = (over: Partial<SubmitInput> = {}): SubmitInput => ({
+/** Typed with a number duration for the many tests that read it back; pass `durationMs: null` only to submit. */
+export const readRequest = (over: Partial<SubmitInput> = {}): SubmitInput & { durationMs: number } => ({
   requesterId: ALICE,
   resource: 'prod-db',
   role: 'read',
   durationMs: 30 * MINUTE,
   reason: 'INC-4821 hotfix',
   ...over,
-});
+}) as SubmitInput & { durationMs: number };
 
 export async function submitted(w: World, input: SubmitInput = readRequest()): Promise<string> {
   const result = await submitRequest(w.deps, input);
