@@ -4,7 +4,7 @@
  * Fails closed: when the directory cannot answer, the person is treated as in no group (a warning is logged),
  * so an outage can refuse someone but never let anyone in.
  */
-import { policyGroups, type Policy } from '../domain/policy.js';
+import { policyGroups, requestableRoles, type Policy } from '../domain/policy.js';
 import type { UseCaseDeps } from './deps.js';
 import { describeError } from './effects.js';
 
@@ -17,4 +17,10 @@ export async function groupsOf(deps: Pick<UseCaseDeps, 'directory' | 'log'>, pol
     deps.log.warn({ user: userId, err: describeError(error) }, 'could not read Slack user group membership; treating the user as in no group');
     return [];
   }
+}
+
+/** The roles a person may request, through their own id or their groups (for the request form). */
+export async function requestableFor(deps: Pick<UseCaseDeps, 'directory' | 'log' | 'policy'>, userId: string) {
+  const policy = deps.policy.current();
+  return requestableRoles(policy, userId, await groupsOf(deps, policy, userId));
 }

@@ -70,6 +70,8 @@ export interface RequestableRole {
   resource: string;
   role: string;
   maxDurationMs: number;
+  /** Used when the form's duration is left empty. */
+  defaultDurationMs?: number;
 }
 
 /**
@@ -91,7 +93,10 @@ export function requestModal(options: RequestableRole[]): types.ModalView {
   }
   const shown = options.slice(0, SELECT_OPTIONS_MAX);
   const selectOptions: types.PlainTextOption[] = shown.map((o) => ({
-    text: plain(`${o.resource} / ${o.role} (max ${formatDuration(o.maxDurationMs)})`, OPTION_TEXT_MAX),
+    text: plain(
+      `${o.resource} / ${o.role} (${o.defaultDurationMs ? `default ${formatDuration(o.defaultDurationMs)}, ` : ''}max ${formatDuration(o.maxDurationMs)})`,
+      OPTION_TEXT_MAX,
+    ),
     // Not cut: a cut value would name another role. Names are short by the command grammar; see ids.ts.
     value: roleOptionValue(o.resource, o.role),
   }));
@@ -104,6 +109,8 @@ export function requestModal(options: RequestableRole[]): types.ModalView {
     // One choice is no choice: preselect it.
     ...(selectOptions.length === 1 && only ? { initial_option: only } : {}),
   };
+  // The duration may be left empty only when every role offered has a default to fall back on.
+  const durationOptional = options.every((o) => o.defaultDurationMs !== undefined);
   const blocks: types.KnownBlock[] = [
     {
       type: 'input',
@@ -118,7 +125,13 @@ export function requestModal(options: RequestableRole[]): types.ModalView {
       type: 'input',
       block_id: REQUEST_MODAL.durationBlock,
       label: plain('For how long', INPUT_LABEL_MAX),
-      hint: plain('30s, 15m, 2h, 1d or 1h30m, up to the maximum shown for the role.', INPUT_LABEL_MAX),
+      optional: durationOptional,
+      hint: plain(
+        durationOptional
+          ? '30s, 15m, 2h, 1d or 1h30m, up to the maximum shown; leave empty for the role’s default.'
+          : '30s, 15m, 2h, 1d or 1h30m, up to the maximum shown for the role.',
+        INPUT_LABEL_MAX,
+      ),
       element: { type: 'plain_text_input', action_id: REQUEST_MODAL.durationAction, placeholder: plain('e.g. 2h'), max_length: 20 },
     },
     {

@@ -7,7 +7,7 @@ import { cancelRequest } from '../../../use-cases/cancel-request.js';
 import type { UseCaseDeps } from '../../../use-cases/deps.js';
 import { reviewRequest } from '../../../use-cases/review-request.js';
 import { revokeEarly } from '../../../use-cases/revoke-early.js';
-import { requestableRoles } from '../../../domain/policy.js';
+import { requestableFor } from '../../../use-cases/groups.js';
 import { extendModal, requestModal } from '../blocks.js';
 import {
   ACTION_APPROVE,
@@ -80,6 +80,6 @@ export function registerActions(app: App, deps: UseCaseDeps): void {
   app.action<BlockButtonAction>({ type: 'block_actions', action_id: ACTION_OPEN_REQUEST_FORM }, async ({ ack, body, client }) => {
     await ack();
     // trigger_id lives ~3 s and is single-use: open the form before anything slow (as `/access request` does).
-    await client.views.open({ trigger_id: body.trigger_id, view: requestModal(requestableRoles(deps.policy.current(), body.user.id)) });
+    await client.views.open({ trigger_id: body.trigger_id, view: requestModal(await requestableFor(deps, body.user.id)) });
   });
 }

@@ -1,7 +1,7 @@
 /** `/access …`: parse, call one use case, answer privately within Slack's 3 seconds. */
 import type { App } from '@slack/bolt';
 import { parseCommand } from '../../../domain/command.js';
-import { requestableRoles } from '../../../domain/policy.js';
+import { requestableFor } from '../../../use-cases/groups.js';
 import { cancelRequest } from '../../../use-cases/cancel-request.js';
 import type { UseCaseDeps } from '../../../use-cases/deps.js';
 import { requestExtension } from '../../../use-cases/extend-grant.js';
@@ -35,7 +35,7 @@ export function registerCommands(app: App, deps: UseCaseDeps): void {
       case 'request-form': {
         await ack();
         // trigger_id lives ~3 s and is single-use: open the modal before anything slow.
-        await client.views.open({ trigger_id: command.trigger_id, view: requestModal(requestableRoles(deps.policy.current(), user)) });
+        await client.views.open({ trigger_id: command.trigger_id, view: requestModal(await requestableFor(deps, user)) });
         return;
       }
       case 'list': {

@@ -25,7 +25,9 @@ export function registerViews(app: App, deps: UseCaseDeps): void {
   app.view(REQUEST_MODAL_CALLBACK, async ({ ack, body, view, client }) => {
     const values = view.state.values;
     const picked = parseRoleOptionValue(values[REQUEST_MODAL.roleBlock]?.[REQUEST_MODAL.roleAction]?.selected_option?.value ?? '');
-    const duration = parseDuration(values[REQUEST_MODAL.durationBlock]?.[REQUEST_MODAL.durationAction]?.value ?? '');
+    const typed = (values[REQUEST_MODAL.durationBlock]?.[REQUEST_MODAL.durationAction]?.value ?? '').trim();
+    // Empty: the role's default_duration applies (submit refuses, naming the maximum, when it has none).
+    const duration = typed === '' ? ({ ok: true, ms: null } as const) : parseDuration(typed);
     const reason = (values[REQUEST_MODAL.reasonBlock]?.[REQUEST_MODAL.reasonAction]?.value ?? '').trim();
     const errors: Record<string, string> = {};
     if (!picked) errors[REQUEST_MODAL.roleBlock] = 'Pick what you need access to.';
