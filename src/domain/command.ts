@@ -11,6 +11,7 @@ export type Command =
   | { kind: 'help' }
   | { kind: 'request-form' }
   | { kind: 'request'; resource: string; role: string; durationMs: number; reason: string }
+  | { kind: 'break-glass'; resource: string; role: string; durationMs: number; reason: string }
   | { kind: 'list' }
   | { kind: 'status'; requestId: string }
   | { kind: 'cancel'; requestId: string }
@@ -20,6 +21,10 @@ export type Command =
 export type CommandResult = { ok: true; command: Command } | { ok: false; problem: string; usage: string };
 
 export const REQUEST_USAGE = '/access request <resource> <role> <duration> <reason…>   e.g. /access request prod-db read 2h INC-4821 hotfix';
+export const BREAK_GLASS_USAGE =
+  '/access break-glass <resource> <role> <duration> <reason…>   (at least 20 characters; granted at once, reviewed afterwards)';
+/** A break-glass reason is all the approvers have to go on: at least this many characters (see `breakGlass`). */
+export const BREAK_GLASS_REASON_MIN_LENGTH = 20;
 export const USAGE = {
   status: '/access status <request id>',
   cancel: '/access cancel <request id>',
@@ -42,6 +47,8 @@ export function parseCommand(rawText: string): CommandResult {
       return { ok: true, command: { kind: 'help' } };
     case 'request':
       return parseRequest(rest, text);
+    case 'break-glass':
+      return parseBreakGlass(rest, text);
     case 'list':
       return rest.length === 0 ? { ok: true, command: { kind: 'list' } } : { ok: false, problem: '"list" takes nothing after it', usage: '/access list' };
     case 'status':
@@ -87,6 +94,22 @@ function parseExtend(words: string[], text: string): CommandResult {
   if (reason === '') return fail('a reason is required (why you need more time)');
   if (reason.length > REASON_MAX_LENGTH) return fail(`the reason is ${reason.length} characters; at most ${REASON_MAX_LENGTH} are allowed`);
   return { ok: true, command: { kind: 'extend', requestId: id, durationMs: parsed.ms, reason } };
+}
+
+function parseBreakGlass(words: string[], text: string): CommandResult {
+  if (words.length === 0) return { ok: false, problem: 'say what you need: a resource, a role, a duration and a reason', usage: BREAK_GLASS_USAGE };
+  const parsed = parseRequest(words, text);
+  if (!parsed.ok) return { ...parsed, usage: BREAK_GLASS_USAGE };
+  if (parsed.command.kind !== 'request') return { ok: false, problem: 'the request is incomplete', usage: BREAK_GLASS_USAGE };
+  const { resource, role, durationMs, reason } = parsed.command;
+  if (reason.length < BREAK_GLASS_REASON_MIN_LENGTH) {
+    return {
+      ok: false,
+      problem: `a break-glass reason needs at least ${BREAK_GLASS_REASON_MIN_LENGTH} characters (it has ${reason.length}): say what is broken and what you will do`,
+      usage: BREAK_GLASS_USAGE,
+    };
+  }
+  return { ok: true, command: { kind: 'break-glass', resource, role, durationMs, reason } };
 }
 
 function parseRequest(words: string[], text: string): CommandResult {

@@ -20,7 +20,9 @@ export type DomainError =
   | { code: 'EXTENSION_PENDING'; requestId: string }
   | { code: 'EXTENSION_TOO_LONG'; maxTotalMs: number; remainingMs: number }
   | { code: 'REASON_TOO_SHORT'; minLength: number }
-  | { code: 'TICKET_REQUIRED'; pattern: string };
+  | { code: 'TICKET_REQUIRED'; pattern: string }
+  | { code: 'BREAK_GLASS_NOT_ALLOWED'; resource: string; role: string }
+  | { code: 'ALREADY_ACKNOWLEDGED'; requestId: string; by: string };
 
 export type DomainErrorCode = DomainError['code'];
 

@@ -17,7 +17,7 @@ export interface EvaluatedRequest extends RequestDraft {
 }
 
 /** Why a role that can auto-approve did not: kept in the audit entry. */
-export type NotAutoApproved = 'flagged' | 'duration' | 'outside-business-hours' | 'daily-limit';
+export type NotAutoApproved = 'flagged' | 'duration' | 'outside-business-hours' | 'daily-limit' | 'not-in-group';
 
 export type Evaluation =
   | { outcome: 'deny'; error: DomainError }
@@ -40,7 +40,7 @@ export function evaluate(
 
   const flags = riskFlags(rolePolicy.risk, request, history, now);
   const auto = rolePolicy.autoApprove;
-  const notAutoApproved = !auto ? null : flags.length > 0 ? 'flagged' : autoApproveBlocker(auto, request, history, now);
+  const notAutoApproved = !auto ? null : flags.length > 0 ? 'flagged' : autoApproveBlocker(auto, request, history, now, groups);
   if (auto && notAutoApproved === null) {
     return { outcome: 'auto-approve', rolePolicy, rule: describeRule(request, auto) };
   }
@@ -58,7 +58,14 @@ export function checkJustification(rolePolicy: RolePolicy, reason: string): Doma
 }
 
 /** The first `auto_approve` condition that does not hold, or null when all do. */
-function autoApproveBlocker(rule: AutoApproveRule, request: EvaluatedRequest, history: readonly HistoryEntry[], now: Date): NotAutoApproved | null {
+function autoApproveBlocker(
+  rule: AutoApproveRule,
+  request: EvaluatedRequest,
+  history: readonly HistoryEntry[],
+  now: Date,
+  groups: readonly string[],
+): NotAutoApproved | null {
+  if (rule.groups !== undefined && !rule.groups.some((g) => groups.includes(g))) return 'not-in-group';
   if (rule.maxDurationMs !== undefined && request.durationMs > rule.maxDurationMs) return 'duration';
   if (rule.businessHours && !withinBusinessHours(rule.businessHours, now)) return 'outside-business-hours';
   if (rule.maxPerDay !== undefined && autoApprovalsToday(request, history, now) >= rule.maxPerDay) return 'daily-limit';
@@ -79,6 +86,7 @@ export function describeRule(request: Pick<RequestDraft, 'resource' | 'role'>, r
     ...(rule.maxDurationMs !== undefined ? [`up to ${formatDuration(rule.maxDurationMs)}`] : []),
     ...(rule.businessHours ? [describeHours(rule.businessHours)] : []),
     ...(rule.maxPerDay !== undefined ? [`at most ${rule.maxPerDay} per 24h`] : []),
+    ...(rule.groups !== undefined ? [`members of ${rule.groups.join(', ')}`] : []),
   ];
   return `${request.resource}/${request.role} auto_approve (${conditions.length > 0 ? conditions.join('; ') : 'no conditions'})`;
 }

@@ -39,6 +39,8 @@ export interface RolePolicy {
   autoApprove?: AutoApproveRule | undefined;
   /** Which requests are flagged for approvers' attention, and how many approvals a flagged one needs. */
   risk?: RiskRule | undefined;
+  /** `/access break-glass` may grant this role at once, without an approver; the grant must be acknowledged afterwards. */
+  breakGlass?: boolean | undefined;
 }
 
 /** People named directly (`users`) or through Slack user groups (`groups`, ids like S0123ABCD). */
@@ -52,12 +54,12 @@ export function isMember(members: Members, userId: string, groups: readonly stri
   return members.users.includes(userId) || (members.groups?.some((g) => groups.includes(g)) ?? false);
 }
 
-/** Every user group the policy names (requesters and approvers): the candidates to resolve for a person. */
+/** Every user group the policy names (requesters, approvers, auto-approval groups): the candidates to resolve for a person. */
 export function policyGroups(policy: Policy): string[] {
   const all = new Set<string>();
   for (const res of Object.values(policy.resources)) {
     for (const role of Object.values(res.roles)) {
-      for (const g of [...(role.approvers.groups ?? []), ...(role.requesters?.groups ?? [])]) all.add(g);
+      for (const g of [...(role.approvers.groups ?? []), ...(role.requesters?.groups ?? []), ...(role.autoApprove?.groups ?? [])]) all.add(g);
     }
   }
   return [...all].sort();
@@ -88,6 +90,8 @@ export interface AutoApproveRule {
   businessHours?: BusinessHours | undefined;
   /** The rate brake: at most this many auto-approvals per person for this role in any 24 hours. */
   maxPerDay?: number | undefined;
+  /** Only requesters in one of these Slack user groups (`S…` ids) are auto-approved. */
+  groups?: string[] | undefined;
 }
 
 export interface RiskRule {

@@ -65,6 +65,15 @@ export const autoApproveRule = strict({
   business_hours: businessHours.optional(),
   /** The rate brake: at most this many auto-approvals per person for the role in any 24 hours. */
   max_per_day: count('auto-approvals').optional(),
+  /** Only requesters in one of these Slack user groups are auto-approved. */
+  groups: z
+    .array(
+      z.string().regex(/^S[A-Z0-9]{2,}$/, {
+        error: (iss) => `${JSON.stringify(iss.input)} is not a Slack user group id; ids look like S0123ABCD (the group's page → ⋮ → Copy group ID)`,
+      }),
+    )
+    .min(1, { error: 'list at least one Slack user group id, or leave groups out' })
+    .optional(),
 });
 
 export const riskRule = strict({
@@ -95,6 +104,7 @@ export function toAutoApprove(a: z.output<typeof autoApproveRule>): AutoApproveR
     maxDurationMs: a.max_duration ?? undefined,
     businessHours: a.business_hours ? toHours(a.business_hours) : undefined,
     maxPerDay: a.max_per_day,
+    groups: a.groups ? [...a.groups] : undefined,
   });
 }
 

@@ -96,6 +96,8 @@ const role = strict({
   auto_approve: autoApproveRule.optional(),
   /** Which requests are flagged, and how many approvals a flagged one needs. */
   risk: riskRule.optional(),
+  /** `/access break-glass` grants this role at once, without an approver; it must be acknowledged afterwards. */
+  break_glass: z.boolean({ error: 'must be true or false' }).optional(),
 }).superRefine((r, ctx) => {
   const max = parseDuration(r.max_duration);
   if (r.max_total_duration != null && max.ok && r.max_total_duration < max.ms) {
@@ -233,6 +235,7 @@ function toRolePolicy(r: RoleFile): RolePolicy {
     ...(r.justification ? { justification: toJustification(r.justification) } : {}),
     ...(r.auto_approve ? { autoApprove: toAutoApprove(r.auto_approve) } : {}),
     ...(r.risk ? { risk: toRisk(r.risk) } : {}),
+    ...(r.break_glass ? { breakGlass: true } : {}),
   };
 }
 

@@ -49,6 +49,8 @@ export function toDomain(row: RequestRow, grant: GrantRow | null): AccessRequest
     lastError: row.lastError,
     flags: row.flags ?? [],
     autoApprovedBy: row.autoApprovedBy,
+    acknowledgedBy: row.acknowledgedBy,
+    acknowledgedAt: row.acknowledgedAt,
   };
 }
 
@@ -81,5 +83,7 @@ export function requestColumns(r: AccessRequest) {
     lastError: r.lastError,
     flags: r.flags,
     autoApprovedBy: r.autoApprovedBy,
+    acknowledgedBy: r.acknowledgedBy,
+    acknowledgedAt: r.acknowledgedAt,
   };
 }

@@ -45,6 +45,9 @@ export const accessRequests = pgTable(
     flags: jsonb('flags').$type<{ code: string; reason: string }[]>(),
     /** The auto-approve rule that approved the request; null when people decided. */
     autoApprovedBy: text('auto_approved_by'),
+    /** Who acknowledged a break-glass grant, and when; null until then, and for every other request. */
+    acknowledgedBy: text('acknowledged_by'),
+    acknowledgedAt: ts('acknowledged_at'),
     updatedAt: ts('updated_at').notNull().default(sql`now()`),
   },
   (t) => [

@@ -38,6 +38,12 @@ export async function deliverNotification(
       case 'alert-approvers':
         await deps.notifier.alertApprovers(snapshot, n.alert);
         break;
+      case 'alert-admins': {
+        // The admins in force now; none configured, nobody to tell (the channel card still carries it).
+        const admins = deps.policy?.current().admins ?? [];
+        if (admins.length > 0) await deps.notifier.alertAdmins(admins, { kind: n.notice, request: snapshot.request });
+        break;
+      }
     }
   } catch (error) {
     await deps.store.recordDeliveryFailure(notificationId, describeError(error));

@@ -5,7 +5,7 @@
 import type { DomainError, Result } from '../domain/errors.js';
 import type { Policy } from '../domain/policy.js';
 import type { HistoryEntry } from '../domain/risk.js';
-import type { AccessRequest, ApproverAlert, AuditEntry, Decision, Effect, RequesterNotice, TimedCheck, Transition } from '../domain/request.js';
+import type { AccessRequest, AdminNotice, ApproverAlert, AuditEntry, Decision, Effect, RequesterNotice, TimedCheck, Transition } from '../domain/request.js';
 import type { HomeData } from './home-view.js';
 
 export interface RequestSnapshot {
@@ -26,7 +26,8 @@ export type Notification =
   | { kind: 'post-cards' }
   | { kind: 'refresh-cards' }
   | { kind: 'notify-requester'; notice: RequesterNotice }
-  | { kind: 'alert-approvers'; alert: ApproverAlert };
+  | { kind: 'alert-approvers'; alert: ApproverAlert }
+  | { kind: 'alert-admins'; notice: AdminNotice };
 
 /** The outbox row a transition's effect owes, if the effect is a chat message (jobs are the use case's). */
 export function notificationFor(effect: Effect): Notification | null {
@@ -38,6 +39,8 @@ export function notificationFor(effect: Effect): Notification | null {
       return { kind: 'notify-requester', notice: effect.notice };
     case 'alert-approvers':
       return { kind: 'alert-approvers', alert: effect.alert };
+    case 'alert-admins':
+      return { kind: 'alert-admins', notice: effect.notice };
     case 'schedule-grant':
     case 'schedule-revoke':
     case 'schedule-check':
@@ -243,13 +246,19 @@ export interface ChatNotifier {
   notifyRequester(snapshot: RequestSnapshot, notice: RequesterNotice, credentials?: LoginCredentials): Promise<void>;
   alertApprovers(snapshot: RequestSnapshot, alert: ApproverAlert): Promise<void>;
   /** A direct message to each of `admins` (chat user ids). Tries every admin; throws afterwards if any failed. */
-  alertAdmins(admins: string[], alert: AdminAlert): Promise<void>;
+  alertAdmins(admins: string[], alert: AdminAlert | BreakGlassAlert): Promise<void>;
   /** Publishes (replaces) `userId`'s App Home with what `home` holds for them. */
   publishHome(userId: string, home: HomeData): Promise<void>;
 }
 
 /** One audit entry with when it happened and the request it concerns (null: none). */
 export type RecentAuditEntry = AuditEntry & { at: Date; requestId: string | null };
+
+/**
+ * `break-glass`: someone took a role at once with `/access break-glass` (the request as saved; its card in the
+ * approvers' channel has the Acknowledge button). Sent to the admins like an `AdminAlert`.
+ */
+export type BreakGlassAlert = { kind: 'break-glass'; request: AccessRequest };
 
 /**
  * What the admins are told. `drift-revoked`: the bot found on the target access it had granted that the

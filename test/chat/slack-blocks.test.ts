@@ -327,6 +327,8 @@ describe('errorText', () => {
     NOT_PENDING: { code: 'NOT_PENDING', requestId: 'req_8f3a2c', status: 'denied', decidedBy: [CAROL] },
     SELF_APPROVAL: { code: 'SELF_APPROVAL', requestId: 'req_8f3a2c' },
     NOT_AN_APPROVER: { code: 'NOT_AN_APPROVER', requestId: 'req_8f3a2c' },
+    BREAK_GLASS_NOT_ALLOWED: { code: 'BREAK_GLASS_NOT_ALLOWED', resource: 'prod-db', role: 'read' },
+    ALREADY_ACKNOWLEDGED: { code: 'ALREADY_ACKNOWLEDGED', requestId: 'req_8f3a2c', by: CAROL },
     ALREADY_DECIDED: { code: 'ALREADY_DECIDED', requestId: 'req_8f3a2c', outcome: 'approve' },
     NOT_IN_STATE: { code: 'NOT_IN_STATE', requestId: 'req_8f3a2c', status: 'active', expected: ['revoking'] },
     NOT_DUE: { code: 'NOT_DUE', requestId: 'req_8f3a2c', expiresAt: later(2 * HOUR) },

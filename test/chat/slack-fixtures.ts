@@ -60,6 +60,8 @@ export function request(patch: Partial<AccessRequest> = {}): AccessRequest {
     lastError: null,
     flags: [],
     autoApprovedBy: null,
+    acknowledgedBy: null,
+    acknowledgedAt: null,
     ...patch,
   };
 }

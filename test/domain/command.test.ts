@@ -89,3 +89,33 @@ describe('lifecycle commands', () => {
     }
   });
 });
+
+describe('break-glass', () => {
+  it('parses the resource, role, duration and the whole reason', () => {
+    expect(parseCommand('break-glass prod-db emergency 1h INC-9 orders DB down,  restarting')).toEqual({
+      ok: true,
+      command: { kind: 'break-glass', resource: 'prod-db', role: 'emergency', durationMs: HOUR, reason: 'INC-9 orders DB down,  restarting' },
+    });
+    expect(parseCommand('BREAK-GLASS prod-db emergency 30m the orders database is down').ok).toBe(true);
+  });
+
+  it.each([
+    ['break-glass', /resource, a role, a duration and a reason/],
+    ['break-glass prod-db emergency 1h', /reason is required/],
+    ['break-glass prod-db emergency 1h db is down', /at least 20 characters \(it has 10\)/],
+    ['break-glass prod-db emergency soon the orders database is down', /./],
+    ['break-glass prod-db', /role is missing/],
+  ])('refuses %j, showing the break-glass usage', (text, problem) => {
+    const result = parseCommand(text);
+    expect(result.ok).toBe(false);
+    if (!result.ok) {
+      expect(result.problem).toMatch(problem);
+      expect(result.usage).toMatch(/^\/access break-glass /);
+    }
+  });
+
+  it('needs 20 characters of reason, no fewer', () => {
+    expect(parseCommand('break-glass prod-db emergency 1h 12345678901234567890').ok).toBe(true);
+    expect(parseCommand('break-glass prod-db emergency 1h 1234567890123456789').ok).toBe(false);
+  });
+});

@@ -105,3 +105,23 @@ describe('policy engine settings: refused, naming the path', () => {
     expect(errors.some((e) => e.startsWith(message)), errors.join('\n')).toBe(true);
   });
 });
+
+describe('auto_approve.groups and break_glass', () => {
+  it('reads the auto-approval groups and the break-glass switch into the role', () => {
+    const read = roleOf(file(`
+auto_approve: { groups: [S0ONCALL1] }
+break_glass: true
+`));
+    expect(read?.autoApprove).toEqual({ groups: ['S0ONCALL1'] });
+    expect(read?.breakGlass).toBe(true);
+    expect(roleOf(file(''))?.breakGlass).toBeUndefined();
+  });
+
+  it.each([
+    ['auto_approve: { groups: ["@oncall"] }', /not a Slack user group id/],
+    ['auto_approve: { groups: [] }', /at least one Slack user group/],
+    ['break_glass: yes please', /true or false/],
+  ])('refuses %s', (extra, message) => {
+    expect(errorsOf(file(extra)).join('\n')).toMatch(message);
+  });
+});

@@ -40,7 +40,7 @@ export interface Harness {
   env: Readonly<Record<string, string>>;
   baseUrl: () => string;
   command(text: string, user?: string): Promise<{ status: number; body: Record<string, any> }>;
-  click(action: 'access_approve' | 'access_deny', requestId: string, user: string, denyReason?: string): Promise<number>;
+  click(action: 'access_approve' | 'access_deny' | 'access_acknowledge', requestId: string, user: string, denyReason?: string): Promise<number>;
   /** A click on the Revoke button of the request's card, with what was typed in its reason box. */
   clickRevoke(requestId: string, user: string, reason?: string): Promise<number>;
   post(body: string, headers: Record<string, string>): Promise<Response>;

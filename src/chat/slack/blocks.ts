@@ -23,7 +23,7 @@ export function helpMessage(): SlackMessage {
   return {
     text: escapeMrkdwn(
       `${CMD} request <resource> <role> <duration> <reason…> asks for temporary access; ${CMD} request alone opens a form. ` +
-        `Also: ${CMD} list, ${CMD} status <id>, ${CMD} cancel <id>, ${CMD} revoke <id> [reason…], ${CMD} help.`,
+        `Also: ${CMD} break-glass <resource> <role> <duration> <reason…>, ${CMD} list, ${CMD} status <id>, ${CMD} cancel <id>, ${CMD} revoke <id> [reason…], ${CMD} help.`,
     ),
     blocks: [
       section(
@@ -31,6 +31,12 @@ export function helpMessage(): SlackMessage {
           `${usage(`${CMD} request <resource> <role> <duration> <reason…>`)}\n` +
           `For example \`${CMD} request prod-db read 2h INC-4821 hotfix\`. ` +
           'An approver decides in the approvers’ channel; you get a DM when access is granted and again when it ends.',
+      ),
+      section(
+        '*Emergency access (break-glass)*\n' +
+          `${usage(`${CMD} break-glass <resource> <role> <duration> <reason…>`)}\n` +
+          'Only for roles whose policy allows it. Granted at once, without an approver; the reason (at least 20 characters) ' +
+          'is shown to the approvers and the admins, and the grant stays flagged for review until one of them acknowledges it.',
       ),
       section(
         '*Durations*\n`30s`, `15m`, `2h`, `1d`, `1h30m`: largest unit first, each unit once. ' +

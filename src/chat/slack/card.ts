@@ -7,12 +7,13 @@
  */
 import { formatDuration } from '../../domain/duration.js';
 import { assertNever } from '../../domain/errors.js';
-import { REVOKE_ALERT_THRESHOLD, approvalsOf, type AccessRequest, type Decision } from '../../domain/request.js';
+import { REVOKE_ALERT_THRESHOLD, approvalsOf, awaitsAcknowledgement, isBreakGlass, type AccessRequest, type Decision } from '../../domain/request.js';
 import type { RequestSnapshot } from '../../use-cases/ports.js';
-import { decisionControls, revokeControls } from './controls.js';
-import { SLASH_COMMAND } from './ids.js';
+import { acknowledgeButton, decisionControls, revokeControls } from './controls.js';
+import { SLASH_COMMAND, decisionBlockId } from './ids.js';
 import { SECTION_FIELD_MAX, SECTION_TEXT_MAX, escapeAndCut, escapeMrkdwn } from './limits.js';
 import {
+  actions,
   bold,
   code,
   context,
@@ -37,7 +38,11 @@ export function approvalCard(snapshot: RequestSnapshot): SlackMessage {
   const asks = request.extendsId
     ? `${mention(request.requesterId)} asks for *${formatDuration(request.durationMs)} more* of ${what(request)} (extends ${code(request.extendsId)})`
     : `${mention(request.requesterId)} requests ${what(request)} for *${formatDuration(request.durationMs)}*`;
+  const breakGlass = isBreakGlass(request);
   const blocks: Block[] = [
+    ...(breakGlass
+      ? [section(`:rotating_light: *BREAK-GLASS* :rotating_light: ${mention(request.requesterId)} took ${what(request)} at once, without an approver. Reason below.`, 'req_break_glass')]
+      : []),
     section(asks, 'req_summary'),
     fieldsSection(
       [
@@ -51,13 +56,27 @@ export function approvalCard(snapshot: RequestSnapshot): SlackMessage {
       'req_details',
     ),
     section(`*Reason*\n${reasonQuote(request.reason, SECTION_TEXT_MAX - 12)}`, 'req_reason'),
-    ...(request.flags.length > 0 ? [section(`*Flagged for review*\n${flagLines(request)}`, 'req_flags')] : []),
+    ...(breakGlass
+      ? [section(reviewLine(request), 'req_flags')]
+      : request.flags.length > 0
+        ? [section(`*Flagged for review*\n${flagLines(request)}`, 'req_flags')]
+        : []),
     ...(request.status === 'pending' ? pendingBlocks(snapshot) : decidedBlocks(snapshot)),
   ];
-  return { text: `${summaryText(request)}${request.status === 'pending' ? '' : ` (${request.status})`}`, blocks };
+  return { text: `${breakGlass ? 'BREAK-GLASS: ' : ''}${summaryText(request)}${request.status === 'pending' ? '' : ` (${request.status})`}`, blocks };
+}
+
+/** A break-glass grant's review: still flagged for review, or who acknowledged it and when. */
+function reviewLine(request: AccessRequest): string {
+  if (request.acknowledgedBy) {
+    const at = request.acknowledgedAt ? ` ${slackDate(request.acknowledgedAt)}` : '';
+    return `:white_check_mark: *Acknowledged by ${mention(request.acknowledgedBy)}*${at}`;
+  }
+  return ':warning: *Flagged for review*: not acknowledged yet. An approver of the role or an admin must acknowledge this grant.';
 }
 
 const FLAG_LABELS: Record<string, string> = {
+  'break-glass': 'Break-glass',
   'outside-business-hours': 'Outside business hours',
   'long-duration': 'Longer than usual',
   'first-request': 'First request',
@@ -148,13 +167,16 @@ function decidedBlocks(snapshot: RequestSnapshot): Block[] {
         ...activeControls(request),
       ];
     default:
-      return [section([approvedLine(request, decisions), ...grantLines(request)].join('\n'), 'req_status')];
+      return [
+        section([approvedLine(request, decisions), ...grantLines(request)].join('\n'), 'req_status'),
+        ...(awaitsAcknowledgement(request) ? [actions(decisionBlockId(request.id), [acknowledgeButton(request)])] : []),
+      ];
   }
 }
 
 /** Revoke controls on an active card; an auto-approved card is a record without buttons, and says how instead. */
 function activeControls(request: AccessRequest): Block[] {
-  if (!request.autoApprovedBy) return revokeControls(request);
+  if (!request.autoApprovedBy) return revokeControls(request, awaitsAcknowledgement(request));
   const command = escapeMrkdwn(`${SLASH_COMMAND} revoke ${request.id} <reason>`);
   return [context(`No buttons on an auto-approved record; an approver can end it early with \`${command}\`.`)];
 }
@@ -166,6 +188,10 @@ function approvedSoFar(decisions: Decision[]): string[] {
 }
 
 function approvedLine(request: AccessRequest, decisions: Decision[]): string {
+  if (isBreakGlass(request)) {
+    const when = request.decidedAt ? ` ${slackDate(request.decidedAt)}` : '';
+    return `:rotating_light: *Break-glass*: granted at once${when}; no approver was asked`;
+  }
   if (request.autoApprovedBy) {
     const when = request.decidedAt ? ` ${slackDate(request.decidedAt)}` : '';
     return `:robot_face: *Auto-approved* by rule ${code(request.autoApprovedBy, RULE_SHOWN_MAX)}${when}; no approver was asked`;

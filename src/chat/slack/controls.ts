@@ -7,6 +7,7 @@ import type { types } from '@slack/bolt';
 import { REASON_MAX_LENGTH } from '../../domain/command.js';
 import type { AccessRequest } from '../../domain/request.js';
 import {
+  ACTION_ACKNOWLEDGE,
   ACTION_APPROVE,
   ACTION_CANCEL,
   ACTION_DENY,
@@ -63,8 +64,16 @@ export function revokeButton(request: Named, label: string, whose: 'own' | 'thei
   return button(label, ACTION_REVOKE, request.id, { style: 'danger', confirm });
 }
 
-/** The card's revoke controls while the request is active: an optional reason (required by the domain for anyone but the requester) and Revoke. */
-export function revokeControls(request: Named): types.KnownBlock[] {
+/** The Acknowledge button of a break-glass card not yet acknowledged. */
+export function acknowledgeButton(request: Named): types.Button {
+  return button('Acknowledge', ACTION_ACKNOWLEDGE, request.id, { style: 'primary' });
+}
+
+/**
+ * The card's revoke controls while the request is active: an optional reason (required by the domain for anyone
+ * but the requester) and Revoke, after an Acknowledge button when given one (`acknowledge`).
+ */
+export function revokeControls(request: Named, acknowledge = false): types.KnownBlock[] {
   const reason: types.InputBlock = {
     type: 'input',
     block_id: REVOKE_REASON_BLOCK,
@@ -78,7 +87,8 @@ export function revokeControls(request: Named): types.KnownBlock[] {
       placeholder: plain('e.g. incident closed, no longer needed'),
     },
   };
-  return [reason, actions(decisionBlockId(request.id), [revokeButton(request, 'Revoke', 'theirs')])];
+  const buttons = [...(acknowledge ? [acknowledgeButton(request)] : []), revokeButton(request, 'Revoke', 'theirs')];
+  return [reason, actions(decisionBlockId(request.id), buttons)];
 }
 
 /** "Revoke now" on the requester's own DMs. */

@@ -20,6 +20,12 @@ export const ACTION_DENY = 'access_deny';
  */
 export const ACTION_REVOKE = 'access_revoke';
 
+/**
+ * "Acknowledge" on a break-glass card, until an approver of the role or an admin clicks it (the requester's own
+ * click is refused). The button `value` is the request id.
+ */
+export const ACTION_ACKNOWLEDGE = 'access_acknowledge';
+
 /** "Cancel request" on the requester's private "request sent" confirmation. The button `value` is the request id. */
 export const ACTION_CANCEL = 'access_cancel';
 

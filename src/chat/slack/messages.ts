@@ -88,6 +88,10 @@ export function errorText(error: DomainError): string {
       return `Say a little more: this role needs a reason of at least ${error.minLength} characters (what you will do, and why).`;
     case 'TICKET_REQUIRED':
       return `This role needs a ticket reference in the reason, matching ${name(error.pattern)} (for example the incident or change number).`;
+    case 'BREAK_GLASS_NOT_ALLOWED':
+      return `${name(error.role)} on ${name(error.resource)} does not allow break-glass: the policy does not set \`break_glass: true\` for it. Use \`/access request\` and wait for an approver.`;
+    case 'ALREADY_ACKNOWLEDGED':
+      return `Break-glass request ${name(error.requestId)} was already acknowledged by ${mentions([error.by])}.`;
     default:
       return assertNever(error);
   }

@@ -5,8 +5,8 @@
  */
 import { formatDuration } from '../../domain/duration.js';
 import { assertNever } from '../../domain/errors.js';
-import type { AccessRequest, ApproverAlert, RequesterNotice } from '../../domain/request.js';
-import type { AdminAlert, LoginCredentials, RequestSnapshot } from '../../use-cases/ports.js';
+import { isBreakGlass, type AccessRequest, type ApproverAlert, type RequesterNotice } from '../../domain/request.js';
+import type { AdminAlert, BreakGlassAlert, LoginCredentials, RequestSnapshot } from '../../use-cases/ports.js';
 import { SECTION_FIELD_MAX, SECTION_TEXT_MAX, cut, escapeMrkdwn } from './limits.js';
 import { RULE_SHOWN_MAX, approvalProgress, codeList, noteLines, reasonQuote, what } from './card.js';
 import { cancelActions, decisionControls, revokeNowActions } from './controls.js';
@@ -209,6 +209,18 @@ export function receivedMessage(snapshot: RequestSnapshot): SlackMessage {
       ],
     };
   }
+  if (isBreakGlass(request)) {
+    return {
+      text: `Break-glass ${escapeMrkdwn(request.id)}: ${plainWhat(request)} for ${formatDuration(request.durationMs)}, granted without an approver.`,
+      blocks: [
+        section(
+          `:rotating_light: *Break-glass* ${code(request.id)}: ${what(request)} for *${formatDuration(request.durationMs)}* is being granted now, without an approver. ` +
+            `The approvers in ${channelLink(request.channel)} and the policy admins have been told, with your reason; an approver or admin will review it.`,
+        ),
+        context('You will get a DM when access is granted and when it ends.'),
+      ],
+    };
+  }
   if (request.autoApprovedBy) {
     return {
       text: `Request ${escapeMrkdwn(request.id)} auto-approved: ${plainWhat(request)} for ${formatDuration(request.durationMs)}.`,
@@ -282,8 +294,25 @@ function askAgain(request: AccessRequest): string {
  * A DM to each policy admin. `drift-revoked`: access the bot had granted was still on the target although the
  * records say it should not be, and the bot removed it.
  */
-export function adminAlert(alert: AdminAlert): SlackMessage {
+export function adminAlert(alert: AdminAlert | BreakGlassAlert): SlackMessage {
   switch (alert.kind) {
+    case 'break-glass': {
+      const { request } = alert;
+      return {
+        text: `BREAK-GLASS: ${escapeMrkdwn(cut(request.requesterId, 40))} took ${escapeMrkdwn(cut(request.resource, 100))} / ${escapeMrkdwn(cut(request.role, 100))} without an approver.`,
+        blocks: [
+          section(
+            `:rotating_light: *BREAK-GLASS*: ${mention(request.requesterId)} took ${what(request)} for *${formatDuration(request.durationMs)}* at once, ` +
+              `without an approver (request ${code(request.id)}).`,
+          ),
+          section(`*Reason*\n${reasonQuote(request.reason, SECTION_TEXT_MAX - 12)}`),
+          context(
+            `It stays flagged for review until an approver of the role or an admin clicks Acknowledge on its card in <#${request.channel}>. ` +
+              'accessbot’s audit log records it as `request.break-glass`.',
+          ),
+        ],
+      };
+    }
     case 'drift-revoked': {
       const plainName = (text: string): string => escapeMrkdwn(cut(text, 100));
       let why: string;
@@ -305,6 +334,6 @@ export function adminAlert(alert: AdminAlert): SlackMessage {
       };
     }
     default:
-      return assertNever(alert.kind);
+      return assertNever(alert);
   }
 }

@@ -1,15 +1,17 @@
 /**
- * Button clicks: approve, deny, revoke, cancel, extend, and "Request access" on the App Home. The card itself is
+ * Button clicks: approve, deny, acknowledge (break-glass), revoke, cancel, extend, and "Request access" on the App Home. The card itself is
  * updated from the outbox, for everyone; a click in the App Home also republishes the clicker's Home at once.
  */
 import type { App, BlockButtonAction } from '@slack/bolt';
 import { cancelRequest } from '../../../use-cases/cancel-request.js';
 import type { UseCaseDeps } from '../../../use-cases/deps.js';
 import { reviewRequest } from '../../../use-cases/review-request.js';
+import { acknowledgeRequest } from '../../../use-cases/break-glass.js';
 import { revokeEarly } from '../../../use-cases/revoke-early.js';
 import { requestableFor } from '../../../use-cases/groups.js';
 import { extendModal, requestModal } from '../blocks.js';
 import {
+  ACTION_ACKNOWLEDGE,
   ACTION_APPROVE,
   ACTION_CANCEL,
   ACTION_DENY,
@@ -53,6 +55,15 @@ export function registerActions(app: App, deps: UseCaseDeps): void {
     const outcome = await settleResult(deps, () => revokeEarly(deps, { requestId: action.value ?? '', actorId, note }), { user: actorId, action: action.action_id });
     // In the Home, the republished Home shows "Being revoked…"; elsewhere the clicker is told here.
     if (!outcome.ok || !clickedInHome(body)) await tellClicker(client, respond, body, outcome.ok ? revokingText(outcome.value) : outcomeText(outcome));
+    await refreshClickersHome(deps, body);
+  });
+
+  app.action<BlockButtonAction>({ type: 'block_actions', action_id: ACTION_ACKNOWLEDGE }, async ({ ack, body, action, client }) => {
+    await ack();
+    const actorId = body.user.id;
+    const outcome = await settleResult(deps, () => acknowledgeRequest(deps, { requestId: action.value ?? '', actorId }), { user: actorId, action: action.action_id });
+    // The card itself says "Acknowledged by …" once refreshed; only a refusal is told, privately.
+    if (!outcome.ok) await tellClicker(client, null, body, outcomeText(outcome));
     await refreshClickersHome(deps, body);
   });
 

@@ -8,6 +8,7 @@ import { requestExtension } from '../../../use-cases/extend-grant.js';
 import { listMyRequests, requestStory } from '../../../use-cases/query-requests.js';
 import { revokeEarly } from '../../../use-cases/revoke-early.js';
 import { submitRequest, type SubmitInput } from '../../../use-cases/submit-request.js';
+import { breakGlassRequest } from '../../../use-cases/break-glass.js';
 import { helpMessage, listMessage, requestModal, statusMessage, usageMessage } from '../blocks.js';
 import { SLASH_COMMAND } from '../ids.js';
 import { outcomeText, receiptReply, revokingText, settle, settleResult } from './replies.js';
@@ -64,6 +65,18 @@ export function registerCommands(app: App, deps: UseCaseDeps): void {
       case 'extend': {
         const input = { requestId: cmd.requestId, requesterId: user, durationMs: cmd.durationMs, reason: cmd.reason };
         await ack(receiptReply(await settleResult(deps, () => requestExtension(deps, input), { user })));
+        return;
+      }
+      case 'break-glass': {
+        const input = { requesterId: user, resource: cmd.resource, role: cmd.role, durationMs: cmd.durationMs, reason: cmd.reason };
+        const work = settleResult(deps, () => breakGlassRequest(deps, input), { user, resource: cmd.resource });
+        const first = await Promise.race([work, timeout(ACK_BUDGET_MS)]);
+        if (first !== 'timeout') {
+          await ack(receiptReply(first));
+          return;
+        }
+        await ack({ response_type: 'ephemeral', text: 'Working on your break-glass request…' });
+        await respond(receiptReply(await work));
         return;
       }
       case 'request': {
