@@ -15,10 +15,15 @@
  * the next state with compare-and-swap on `version`, writes the audit entry and the notifications in the
  * same transaction, and only then does the use case run the job effects.
  */
-import { canOversee, checkDecider, checkRequest, type Policy } from './policy.js';
-import { checkJustification } from './evaluate.js';
-import { BREAK_GLASS_REASON_MIN_LENGTH } from './command.js';
-import { err, ok, type DomainError, type Result } from './errors.js';
+import { canOversee, checkDecider, type Policy } from './policy.js';
+import { err, ok, type Result } from './errors.js';
+import { warningTime } from './timed-checks.js';
+import { bump, notIn } from './transition-helpers.js';
+
+// The rest of the lifecycle, one concern per file: time-driven checks, extensions, break-glass.
+export * from './timed-checks.js';
+export * from './extensions.js';
+export * from './break-glass.js';
 
 export type RequestStatus =
   | 'pending'
@@ -148,13 +153,6 @@ export function approvalsOf(decisions: Decision[]): Decision[] {
   return decisions.filter((d) => d.outcome === 'approve');
 }
 
-function bump(request: AccessRequest, patch: Partial<AccessRequest>): AccessRequest {
-  return { ...request, ...patch, version: request.version + 1 };
-}
-
-function notIn(request: AccessRequest, expected: RequestStatus[]): DomainError {
-  return { code: 'NOT_IN_STATE', requestId: request.id, status: request.status, expected };
-}
 
 export type NewRequest = Omit<
   AccessRequest,
@@ -354,15 +352,6 @@ export function recordRevokeFailure(request: AccessRequest, error: string): Resu
   });
 }
 
-/**
- * When to warn the requester that the window is about to end: `warnBeforeMs` before it, but only when the
- * window is at least twice that long (a 5-minute grant needs no 5-minute warning).
- */
-export function warningTime(request: Pick<AccessRequest, 'warnBeforeMs' | 'durationMs'>, expiresAt: Date): Date | null {
-  if (request.warnBeforeMs <= 0 || request.durationMs < 2 * request.warnBeforeMs) return null;
-  return new Date(expiresAt.getTime() - request.warnBeforeMs);
-}
-
 /** The requester withdraws a pending request. Late clicks on its card are then refused as NOT_PENDING. */
 export function cancel(request: AccessRequest, decisions: Decision[], actorId: string): Result<Transition> {
   if (actorId !== request.requesterId) return err({ code: 'NOT_YOURS', requestId: request.id });
@@ -373,41 +362,6 @@ export function cancel(request: AccessRequest, decisions: Decision[], actorId: s
     next: bump(request, { status: 'cancelled' }),
     audit: { action: 'request.cancelled', actor: actorId, details: {} },
     effects: [{ type: 'refresh-cards' }],
-  });
-}
-
-/** No decision within the request's time-to-live: the request expires, the card is retired, the requester told. */
-export function expirePending(request: AccessRequest, now: Date): Result<Transition> {
-  if (request.status !== 'pending') return err(notIn(request, ['pending']));
-  if (request.pendingUntil > now) return err({ code: 'NOT_DUE', requestId: request.id, expiresAt: request.pendingUntil });
-  return ok({
-    next: bump(request, { status: 'expired' }),
-    audit: { action: 'request.expired', actor: SYSTEM_ACTOR, details: { pendingUntil: request.pendingUntil.toISOString() } },
-    effects: [{ type: 'refresh-cards' }, { type: 'notify-requester', notice: 'expired' }],
-  });
-}
-
-/** Reminds the approvers, once, of a request still pending. */
-export function remind(request: AccessRequest, now: Date): Result<Transition> {
-  if (request.status !== 'pending' || request.remindedAt !== null || request.remindAt === null) return err(notIn(request, ['pending']));
-  if (request.remindAt > now) return err({ code: 'NOT_DUE', requestId: request.id, expiresAt: request.remindAt });
-  return ok({
-    next: bump(request, { remindedAt: now }),
-    audit: { action: 'request.reminded', actor: SYSTEM_ACTOR, details: {} },
-    effects: [{ type: 'alert-approvers', alert: 'reminder' }],
-  });
-}
-
-/** Warns the requester, once, that the window ends soon. */
-export function warnExpiry(request: AccessRequest, now: Date): Result<Transition> {
-  if (request.status !== 'active' || request.warnedAt !== null || request.expiresAt === null) return err(notIn(request, ['active']));
-  const at = warningTime(request, request.expiresAt);
-  if (!at) return err(notIn(request, ['active']));
-  if (at > now) return err({ code: 'NOT_DUE', requestId: request.id, expiresAt: at });
-  return ok({
-    next: bump(request, { warnedAt: now }),
-    audit: { action: 'grant.expiry-warned', actor: SYSTEM_ACTOR, details: {} },
-    effects: [{ type: 'notify-requester', notice: 'expiring-soon' }],
   });
 }
 
@@ -429,144 +383,5 @@ export function requestRevoke(
     next: bump(request, { status: 'revoking', revokeReason: 'early', revokedBy: input.actorId, revokeNote: input.note }),
     audit: { action: 'revoke.requested', actor: input.actorId, details: { note: input.note } },
     effects: [{ type: 'schedule-revoke', at: now }, { type: 'refresh-cards' }],
-  });
-}
-
-/**
- * Checks a request for more time on an active grant: only its requester may ask, only while it is active,
- * one extension at a time, and the whole window (what was granted plus every extension) stays within the
- * role's maximum total.
- */
-export function checkExtension(
-  original: AccessRequest,
-  input: { requesterId: string; durationMs: number; maxTotalMs: number; pendingExtension: boolean },
-): DomainError | null {
-  if (input.requesterId !== original.requesterId) return { code: 'NOT_YOURS', requestId: original.id };
-  if (original.status !== 'active') return notIn(original, ['active']);
-  if (input.pendingExtension) return { code: 'EXTENSION_PENDING', requestId: original.id };
-  const remainingMs = input.maxTotalMs - original.durationMs;
-  if (input.durationMs > remainingMs) return { code: 'EXTENSION_TOO_LONG', maxTotalMs: input.maxTotalMs, remainingMs: Math.max(0, remainingMs) };
-  return null;
-}
-
-/**
- * An approved extension is applied to the grant it extends, in one step: the grant's window ends later (its
- * revoke and warning move with it), and the extension request is done. If the grant ended meanwhile, the
- * extension fails and nothing is lengthened.
- */
-export function applyExtension(
-  extension: AccessRequest,
-  original: AccessRequest,
-  maxTotalMs: number,
-  now: Date,
-): Result<[Transition, Transition]> {
-  if (extension.status !== 'approved' || extension.extendsId !== original.id) return err(notIn(extension, ['approved']));
-  // Checked again here: two extensions asked for at the same moment must not add up past the maximum.
-  const problem =
-    original.status !== 'active' || original.expiresAt === null
-      ? 'the grant had already ended'
-      : original.durationMs + extension.durationMs > maxTotalMs
-        ? `it would make the grant longer than the role's maximum total of ${Math.round(maxTotalMs / 60_000)} minutes`
-        : null;
-  if (problem !== null || original.expiresAt === null) {
-    const failed = failGrant(extension, problem ?? 'the grant had already ended', now);
-    if (!failed.ok) return failed;
-    return ok([
-      failed.value,
-      { next: bump(original, {}), audit: { action: 'extension.not-applied', actor: SYSTEM_ACTOR, details: { extension: extension.id, why: problem } }, effects: [] },
-    ]);
-  }
-  const expiresAt = new Date(original.expiresAt.getTime() + extension.durationMs);
-  const lengthened = { ...original, durationMs: original.durationMs + extension.durationMs, expiresAt, warnedAt: null };
-  const effects: Effect[] = [{ type: 'schedule-revoke', at: expiresAt }, { type: 'notify-requester', notice: 'extended' }, { type: 'refresh-cards' }];
-  const warnAt = warningTime(lengthened, expiresAt);
-  if (warnAt) effects.push({ type: 'schedule-check', check: 'warn', at: warnAt });
-  return ok([
-    {
-      next: bump(extension, { status: 'applied', grantedAt: now, expiresAt }),
-      audit: { action: 'extension.applied', actor: SYSTEM_ACTOR, details: { extends: original.id, byMs: extension.durationMs } },
-      effects: [{ type: 'refresh-cards' }],
-    },
-    {
-      next: bump(lengthened, {}),
-      audit: { action: 'grant.extended', actor: SYSTEM_ACTOR, details: { extension: extension.id, byMs: extension.durationMs, expiresAt: expiresAt.toISOString() } },
-      effects,
-    },
-  ]);
-}
-
-/**
- * Escalates, once, a request still pending at its escalation time: its card is posted to the escalation
- * channel as well, and the escalation group may decide from then on (see `checkDecider`).
- */
-export function escalate(request: AccessRequest, now: Date): Result<Transition> {
-  if (request.status !== 'pending' || request.escalatedAt !== null || request.escalateAt === null) return err(notIn(request, ['pending']));
-  if (request.escalateAt > now) return err({ code: 'NOT_DUE', requestId: request.id, expiresAt: request.escalateAt });
-  return ok({
-    next: bump(request, { escalatedAt: now }),
-    audit: { action: 'request.escalated', actor: SYSTEM_ACTOR, details: { channel: request.escalationChannel } },
-    effects: [{ type: 'post-cards' }, { type: 'refresh-cards' }],
-  });
-}
-
-/** The flag a break-glass request carries: shown on its card, and what `isBreakGlass` looks for. */
-export const BREAK_GLASS_FLAG = 'break-glass';
-/** A break-glass reason, trimmed, has at least this many characters: it is all the approvers have to go on. */
-export const BREAK_GLASS_REASON_MIN = BREAK_GLASS_REASON_MIN_LENGTH;
-
-export function isBreakGlass(request: Pick<AccessRequest, 'flags'>): boolean {
-  return request.flags.some((f) => f.code === BREAK_GLASS_FLAG);
-}
-
-/** A break-glass grant nobody has acknowledged yet. */
-export function awaitsAcknowledgement(request: Pick<AccessRequest, 'flags' | 'acknowledgedAt'>): boolean {
-  return isBreakGlass(request) && request.acknowledgedAt === null;
-}
-
-/**
- * Break-glass: a requester takes a role that allows it (`break_glass: true`) at once, with no approver. The
- * request is saved `approved` and flagged, its grant is scheduled, its card (marked BREAK-GLASS, with an
- * Acknowledge button) goes to the approvers' channel and the policy admins are told by DM. It stays flagged
- * for review until an approver or admin acknowledges it (`acknowledge`). Nothing waits, so no expiry or
- * reminder is scheduled. `groups`: the requester's user groups, resolved by the caller.
- */
-export function breakGlass(policy: Policy, input: NewRequest, now: Date, groups: readonly string[] = []): Result<Transition> {
-  const checked = checkRequest(policy, input, groups);
-  if (!checked.ok) return checked;
-  if (checked.value.breakGlass !== true) return err({ code: 'BREAK_GLASS_NOT_ALLOWED', resource: input.resource, role: input.role });
-  if (input.reason.trim().length < BREAK_GLASS_REASON_MIN) return err({ code: 'REASON_TOO_SHORT', minLength: BREAK_GLASS_REASON_MIN });
-  const refusal = checkJustification(checked.value, input.reason);
-  if (refusal) return err(refusal);
-  const submitted = submit({ ...input, remindAt: null, escalateAt: null, escalationChannel: null });
-  const flag: RequestFlag = { code: BREAK_GLASS_FLAG, reason: 'granted at once without an approver; to be acknowledged by an approver or admin' };
-  return ok({
-    next: bump(submitted.next, { status: 'approved', decidedAt: now, flags: [flag] }),
-    audit: {
-      action: 'request.break-glass',
-      actor: input.requesterId,
-      details: { resource: input.resource, role: input.role, durationMs: input.durationMs, reason: input.reason, reviewRequired: true },
-    },
-    effects: [{ type: 'post-cards' }, { type: 'alert-admins', notice: 'break-glass' }, { type: 'schedule-grant' }],
-  });
-}
-
-/**
- * An approver of the role or a policy admin acknowledges a break-glass grant, in any state (it may have ended
- * already): who and when are recorded and the card says so. Not the requester: four eyes, after the fact.
- */
-export function acknowledge(
-  request: AccessRequest,
-  policy: Policy,
-  input: { actorId: string; actorGroups?: readonly string[] | undefined },
-  now: Date,
-): Result<Transition> {
-  if (input.actorId === request.requesterId) return err({ code: 'SELF_APPROVAL', requestId: request.id });
-  if (!canOversee(policy, request, input.actorId, input.actorGroups ?? [])) return err({ code: 'NOT_AN_APPROVER', requestId: request.id });
-  if (!isBreakGlass(request)) return err({ code: 'NOT_IN_STATE', requestId: request.id, status: request.status, expected: [BREAK_GLASS_FLAG] });
-  if (request.acknowledgedBy !== null) return err({ code: 'ALREADY_ACKNOWLEDGED', requestId: request.id, by: request.acknowledgedBy });
-  return ok({
-    next: bump(request, { acknowledgedBy: input.actorId, acknowledgedAt: now }),
-    audit: { action: 'request.acknowledged', actor: input.actorId, details: { status: request.status } },
-    effects: [{ type: 'refresh-cards' }],
   });
 }
