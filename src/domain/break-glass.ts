@@ -37,13 +37,13 @@ export function breakGlass(policy: Policy, input: NewRequest, now: Date, groups:
   const submitted = submit({ ...input, remindAt: null, escalateAt: null, escalationChannel: null });
   const flag: RequestFlag = { code: BREAK_GLASS_FLAG, reason: 'granted at once without an approver; to be acknowledged by an approver or admin' };
   return ok({
-    next: bump(submitted.next, { status: 'approved', decidedAt: now, flags: [flag] }),
+    next: bump(submitted.next, { status: 'approved', decidedAt: now, grantAfter: now, flags: [flag] }),
     audit: {
       action: 'request.break-glass',
       actor: input.requesterId,
       details: { resource: input.resource, role: input.role, durationMs: input.durationMs, reason: input.reason, reviewRequired: true },
     },
-    effects: [{ type: 'post-cards' }, { type: 'alert-admins', notice: 'break-glass' }, { type: 'schedule-grant' }],
+    effects: [{ type: 'post-cards' }, { type: 'alert-admins', notice: 'break-glass' }, { type: 'schedule-grant', at: now }],
   });
 }
 

@@ -39,6 +39,11 @@ export interface RolePolicy {
   autoApprove?: AutoApproveRule | undefined;
   /** Which requests are flagged for approvers' attention, and how many approvals a flagged one needs. */
   risk?: RiskRule | undefined;
+  /**
+   * How long the grant waits after the deciding approval; a deny in that time still wins (`review`).
+   * Absent: `DEFAULT_APPROVAL_GRACE_MS`. 0: the grant starts as soon as a worker takes it.
+   */
+  approvalGraceMs?: number | undefined;
   /** `/access break-glass` may grant this role at once, without an approver; the grant must be acknowledged afterwards. */
   breakGlass?: boolean | undefined;
 }
@@ -106,6 +111,11 @@ export interface RiskRule {
 export const DEFAULT_REQUEST_TTL_MS = 24 * 3_600_000;
 export const DEFAULT_REMIND_AFTER_MS = 3_600_000;
 export const DEFAULT_WARN_BEFORE_MS = 5 * 60_000;
+/**
+ * Long enough for clicks already in flight when the deciding approval lands (Slack's round trip, a second
+ * approver clicking Deny on a card not yet refreshed) to arrive; short enough that nobody notices the wait.
+ */
+export const DEFAULT_APPROVAL_GRACE_MS = 5_000;
 /** The time-driven settings of a role when the policy file leaves them out. */
 export const ROLE_TIMING_DEFAULTS = {
   requestTtlMs: DEFAULT_REQUEST_TTL_MS,

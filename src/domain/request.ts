@@ -10,20 +10,24 @@
  *    ▼ no decision within the request's time-to-live
  *  expired
  *
+ * Deny beats approve: an `approved` request whose grant job has not claimed it yet (`startGrant`, no earlier
+ * than the role's approval grace after the deciding approval) still goes to `denied` on a deny (`review`).
+ *
  * Every transition is a pure function `(state, input, now) → Transition | DomainError`. A transition
  * returns the next state, one audit entry and the effects to perform; it performs nothing. The store saves
  * the next state with compare-and-swap on `version`, writes the audit entry and the notifications in the
  * same transaction, and only then does the use case run the job effects.
  */
-import { canOversee, checkDecider, type Policy } from './policy.js';
+import { canOversee, type Policy } from './policy.js';
 import { err, ok, type Result } from './errors.js';
 import { warningTime } from './timed-checks.js';
 import { bump, notIn } from './transition-helpers.js';
 
-// The rest of the lifecycle, one concern per file: time-driven checks, extensions, break-glass.
+// The rest of the lifecycle, one concern per file: time-driven checks, extensions, break-glass, decisions.
 export * from './timed-checks.js';
 export * from './extensions.js';
 export * from './break-glass.js';
+export * from './review.js';
 
 export type RequestStatus =
   | 'pending'
@@ -78,6 +82,13 @@ export interface AccessRequest {
   warnBeforeMs: number;
   warnedAt: Date | null;
   decidedAt: Date | null;
+  /**
+   * An approved request's grant starts no earlier than this: the deciding approval's time plus the role's
+   * approval grace, in which a deny still wins (`review`). Null until approved.
+   */
+  grantAfter: Date | null;
+  /** When the grant job claimed the request (`startGrant`); from then on a deny is refused. */
+  grantStartedAt: Date | null;
   grantedAt: Date | null;
   expiresAt: Date | null;
   revokedAt: Date | null;
@@ -123,7 +134,7 @@ export type Effect =
   | { type: 'notify-requester'; notice: RequesterNotice }
   | { type: 'alert-approvers'; alert: ApproverAlert }
   | { type: 'alert-admins'; notice: AdminNotice }
-  | { type: 'schedule-grant' }
+  | { type: 'schedule-grant'; at: Date }
   | { type: 'schedule-revoke'; at: Date }
   | { type: 'schedule-check'; check: TimedCheck; at: Date };
 
@@ -159,6 +170,8 @@ export type NewRequest = Omit<
   | 'status'
   | 'version'
   | 'decidedAt'
+  | 'grantAfter'
+  | 'grantStartedAt'
   | 'grantedAt'
   | 'expiresAt'
   | 'revokedAt'
@@ -182,6 +195,8 @@ export function submit(input: NewRequest): Transition {
     status: 'pending',
     version: 1,
     decidedAt: null,
+    grantAfter: null,
+    grantStartedAt: null,
     grantedAt: null,
     expiresAt: null,
     revokedAt: null,
@@ -216,79 +231,6 @@ export function submit(input: NewRequest): Transition {
     },
     effects,
   };
-}
-
-/**
- * A just-submitted request that the role's `auto_approve` rule approves, before it is first saved: it is
- * saved `approved` at once, its card is posted as a record (no buttons), its grant is scheduled, and no
- * approver is asked or reminded. Only an unflagged pending request can be auto-approved.
- */
-export function autoApprove(request: AccessRequest, rule: string, now: Date): Result<Transition> {
-  if (request.status !== 'pending') return err(notIn(request, ['pending']));
-  // evaluate() never auto-approves a flagged request; this keeps any other caller from doing so.
-  if (request.flags.length > 0) throw new Error(`request ${request.id} is flagged; a flagged request is never auto-approved`);
-  return ok({
-    next: bump(request, { status: 'approved', decidedAt: now, autoApprovedBy: rule }),
-    audit: {
-      action: 'request.auto-approved',
-      actor: request.requesterId,
-      details: { resource: request.resource, role: request.role, durationMs: request.durationMs, reason: request.reason, rule },
-    },
-    effects: [{ type: 'post-cards' }, { type: 'schedule-grant' }],
-  });
-}
-
-export interface ReviewInput {
-  deciderId: string;
-  /** The Slack user groups the decider is in, resolved by the use case; none by default. */
-  deciderGroups?: readonly string[] | undefined;
-  outcome: 'approve' | 'deny';
-  reason: string | null;
-}
-
-/**
- * An approver's click. Refusals come back as errors (the caller audits them); the deciding approval moves
- * the request to `approved` and schedules the grant; a deny ends the request at once.
- */
-export function review(
-  request: AccessRequest,
-  decisions: Decision[],
-  policy: Policy,
-  input: ReviewInput,
-  now: Date,
-): Result<Transition> {
-  const refusal = checkDecider(policy, request, input.deciderId, input.deciderGroups ?? []);
-  if (refusal) return err(refusal);
-  const mine = decisions.find((d) => d.approverId === input.deciderId);
-  if (request.status !== 'pending') {
-    return err({ code: 'NOT_PENDING', requestId: request.id, status: request.status, decidedBy: decisions.map((d) => d.approverId) });
-  }
-  if (mine) return err({ code: 'ALREADY_DECIDED', requestId: request.id, outcome: mine.outcome });
-
-  const decision: Decision = { approverId: input.deciderId, outcome: input.outcome, reason: input.reason, at: now };
-  if (input.outcome === 'deny') {
-    return ok({
-      next: bump(request, { status: 'denied', decidedAt: now }),
-      decision,
-      audit: { action: 'request.denied', actor: input.deciderId, details: { reason: input.reason } },
-      effects: [{ type: 'refresh-cards' }, { type: 'notify-requester', notice: 'denied' }],
-    });
-  }
-  const approvals = approvalsOf(decisions).length + 1;
-  if (approvals < request.approvalsRequired) {
-    return ok({
-      next: bump(request, {}),
-      decision,
-      audit: { action: 'request.approval-recorded', actor: input.deciderId, details: { approvals, required: request.approvalsRequired } },
-      effects: [{ type: 'refresh-cards' }],
-    });
-  }
-  return ok({
-    next: bump(request, { status: 'approved', decidedAt: now }),
-    decision,
-    audit: { action: 'request.approved', actor: input.deciderId, details: { approvals, required: request.approvalsRequired } },
-    effects: [{ type: 'refresh-cards' }, { type: 'schedule-grant' }],
-  });
 }
 
 /** The provider granted the role: the window starts now and ends `durationMs` later. */

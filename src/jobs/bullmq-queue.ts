@@ -21,8 +21,9 @@ export class BullJobQueue implements JobQueue {
     this.notify = new Queue(NOTIFY_QUEUE, { connection, prefix });
   }
 
-  ensureGrant(requestId: string): Promise<void> {
+  ensureGrant(requestId: string, at: Date): Promise<void> {
     return ensure(this.access, JOB.grant, grantJobId(requestId), { requestId }, {
+      delay: Math.max(0, at.getTime() - Date.now()),
       attempts: GRANT_ATTEMPTS,
       backoff: { type: 'exponential', delay: 2_000 },
     });

@@ -6,7 +6,7 @@
  * Nothing here reads files or the environment; `load.ts` does that.
  */
 import { z } from 'zod';
-import { DAY, SECOND, parseDuration } from '../domain/duration.js';
+import { DAY, MINUTE, SECOND, parseDuration } from '../domain/duration.js';
 import { DEFAULT_REMIND_AFTER_MS, DEFAULT_REQUEST_TTL_MS, DEFAULT_WARN_BEFORE_MS, type Members, type Policy, type RolePolicy } from '../domain/policy.js';
 import { REASON_MAX_LENGTH } from '../domain/command.js';
 import { autoApproveRule, justificationRule, riskRule, toAutoApprove, toJustification, toRisk } from './engine-schema.js';
@@ -88,6 +88,8 @@ const role = strict({
   request_ttl: interval(5 * SECOND, 30 * DAY).optional(),
   /** Remind the approvers once after this long; `off` for never (default 1h). */
   remind_after: interval(SECOND, 30 * DAY, true).optional(),
+  /** How long the grant waits after the deciding approval, during which a deny still wins; `off` for none (default 5s). */
+  approval_grace: interval(SECOND, 5 * MINUTE, true).optional(),
   /** Warn the requester this long before the window ends; `off` for never (default 5m). */
   warn_before: interval(SECOND, DAY, true).optional(),
   /** What the reason must hold (`min_length`, `ticket_pattern`). */
@@ -231,6 +233,7 @@ function toRolePolicy(r: RoleFile): RolePolicy {
       : {}),
     requestTtlMs: r.request_ttl ?? DEFAULT_REQUEST_TTL_MS,
     remindAfterMs: r.remind_after === undefined ? DEFAULT_REMIND_AFTER_MS : r.remind_after,
+    ...(r.approval_grace !== undefined ? { approvalGraceMs: r.approval_grace ?? 0 } : {}),
     warnBeforeMs: r.warn_before === undefined ? DEFAULT_WARN_BEFORE_MS : (r.warn_before ?? 0),
     ...(r.justification ? { justification: toJustification(r.justification) } : {}),
     ...(r.auto_approve ? { autoApprove: toAutoApprove(r.auto_approve) } : {}),

@@ -39,6 +39,10 @@ export const accessRequests = pgTable(
     warnBeforeSeconds: integer('warn_before_seconds').notNull().default(0),
     warnedAt: ts('warned_at'),
     decidedAt: ts('decided_at'),
+    /** An approved request's grant starts no earlier than this (the approval grace, in which a deny still wins). */
+    grantAfter: ts('grant_after'),
+    /** When the grant job claimed the request; from then on a deny no longer overrides the approval. */
+    grantStartedAt: ts('grant_started_at'),
     revokeAttempts: integer('revoke_attempts').notNull().default(0),
     lastError: text('last_error'),
     /** Risk flags raised at submit, `[{ code, reason }]`; null for rows older than the policy engine. */
@@ -145,6 +149,20 @@ export const homeViews = pgTable('home_views', {
   userId: text('user_id').primaryKey(),
   openedAt: ts('opened_at').notNull(),
 });
+
+/**
+ * Signatures of the Slack requests already accepted, kept for the 5-minute window in which Slack's signature
+ * stays valid: a signed request replayed byte for byte finds its signature here and is refused. Rows older than
+ * the window are deleted by the next insert.
+ */
+export const slackRequestSignatures = pgTable(
+  'slack_request_signatures',
+  {
+    signature: text('signature').primaryKey(),
+    receivedAt: ts('received_at').notNull().default(sql`now()`),
+  },
+  (t) => [index('slack_request_signatures_received_idx').on(t.receivedAt)],
+);
 
 /**
  * Every policy ever applied, from the file at start-up, the Home tab or the CLI. Append-only (a trigger refuses

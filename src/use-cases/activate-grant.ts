@@ -5,8 +5,11 @@
  * a retry after a crash between the provider call and the save never mistakes our own grant for
  * pre-existing access. The provider call is idempotent, and the window starts only when the grant is saved.
  * All of it runs under the target lock, so a revoke of an overlapping grant cannot interleave.
+ *
+ * Before anything is granted the job claims the request (`startGrant`): a deny saved before the claim wins and
+ * nothing is granted; a deny after it is refused. A re-run after a crash finds the claim and goes on.
  */
-import { activate, failGrant, type AccessRequest } from '../domain/request.js';
+import { activate, failGrant, startGrant, type AccessRequest } from '../domain/request.js';
 import type { UseCaseDeps } from './deps.js';
 import { describeError, runEffects } from './effects.js';
 import { applyApprovedExtension } from './extend-grant.js';
@@ -26,7 +29,12 @@ export async function activateGrant(
   return deps.store.withTargetLock(resource, principal, async () => {
     const snapshot = await deps.store.get(requestId);
     if (!snapshot || snapshot.request.status !== 'approved') return 'not-approved';
-    const { request } = snapshot;
+    let { request } = snapshot;
+    if (request.grantStartedAt === null) {
+      const claim = await deps.store.apply(requestId, (s) => startGrant(s.request, deps.clock.now()));
+      if (!claim.ok) return 'not-approved'; // a deny landed first: it wins
+      request = claim.transition.next;
+    }
     if (request.extendsId) return extensionGrant(deps, request, opts);
     let toGrant: string[] = [];
     try {

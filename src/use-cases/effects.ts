@@ -14,7 +14,7 @@ export async function runEffects(
   const requestId = transition.next.id;
   const work: Promise<void>[] = notificationIds.map((id) => deps.queue.ensureDelivery(id));
   for (const effect of transition.effects) {
-    if (effect.type === 'schedule-grant') work.push(deps.queue.ensureGrant(requestId));
+    if (effect.type === 'schedule-grant') work.push(deps.queue.ensureGrant(requestId, effect.at));
     if (effect.type === 'schedule-revoke') work.push(deps.queue.ensureRevoke(requestId, effect.at));
     if (effect.type === 'schedule-check') work.push(deps.queue.ensureCheck(requestId, effect.check, effect.at));
   }

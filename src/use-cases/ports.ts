@@ -133,7 +133,8 @@ export interface RequestStore {
  * reconciler calls these again from PostgreSQL.
  */
 export interface JobQueue {
-  ensureGrant(requestId: string): Promise<void>;
+  /** The grant job, due at `at` (the end of the approval grace; now or earlier: at once). */
+  ensureGrant(requestId: string, at: Date): Promise<void>;
   ensureRevoke(requestId: string, at: Date): Promise<void>;
   ensureDelivery(notificationId: string): Promise<void>;
   /** A time-driven check (reminder, pending expiry, expiry warning) due at `at`. */

@@ -37,7 +37,8 @@ export async function reconcile(deps: Pick<UseCaseDeps, 'store' | 'queue' | 'clo
     if (warnAt) await deps.queue.ensureCheck(request.id, 'warn', warnAt);
   }
   for (const request of await deps.store.listByStatus(['approved'], BATCH)) {
-    await deps.queue.ensureGrant(request.id);
+    // A grant job lost inside the approval grace is due when the grace ends; after it, at once.
+    await deps.queue.ensureGrant(request.id, request.grantAfter ?? now);
     report.grants += 1;
   }
   // No grace period is needed: a delivery in flight still holds its job id, and a delivered row is skipped.

@@ -44,7 +44,7 @@ import {
 /** Snapshots of one request in every state after a decision, as the store would hold them. */
 const decided = {
   denied: snapshot({ status: 'denied', decidedAt: later(MINUTE) }, [deny(BOB, 'not during the freeze')]),
-  approved: snapshot({ status: 'approved', decidedAt: later(MINUTE) }, [approve(BOB)]),
+  approved: snapshot({ status: 'approved', decidedAt: later(MINUTE), grantAfter: later(MINUTE), grantStartedAt: later(MINUTE) }, [approve(BOB)]),
   active: snapshot({ status: 'active', decidedAt: later(MINUTE), grantedAt: later(2 * MINUTE), expiresAt: later(2 * HOUR) }, [approve(BOB)]),
   revoked: snapshot(
     { status: 'revoked', decidedAt: later(MINUTE), grantedAt: later(2 * MINUTE), expiresAt: later(2 * HOUR), revokedAt: later(2 * HOUR), revokeReason: 'expired' },
@@ -124,6 +124,43 @@ describe('approval card once decided', () => {
   it('names every approver of a multi-approval request', () => {
     const card = approvalCard(snapshot({ status: 'approved', approvalsRequired: 2, decidedAt: later(MINUTE) }, [approve(BOB), approve(CAROL)]));
     expect(visible(card)).toContain(`Approved* by <@${BOB}>, <@${CAROL}>`);
+  });
+});
+
+describe('approval card in the approval grace (deny beats approve until the grant starts)', () => {
+  const graceEnds = later(MINUTE + 5_000);
+  const inGrace = snapshot({ status: 'approved', decidedAt: later(MINUTE), grantAfter: graceEnds, grantStartedAt: null }, [approve(BOB)]);
+
+  it('says when the grant starts and that a deny still wins until then, with only a Deny button and its reason box', () => {
+    const card = approvalCard(inGrace);
+    expect(visible(card)).toContain(`Granting <!date^${Math.floor(graceEnds.getTime() / 1000)}^`);
+    expect(visible(card)).toContain('unless an approver denies first');
+    const [actions, ...more] = ofType(card, 'actions');
+    expect(more).toEqual([]);
+    expect(actions?.elements).toMatchObject([{ type: 'button', action_id: ACTION_DENY, style: 'danger', value: 'req_8f3a2c' }]);
+    expect(actions?.elements).toHaveLength(1);
+    expect(ofType(card, 'input')).toMatchObject([{ block_id: DENY_REASON_BLOCK }]);
+  });
+
+  it('drops the Deny button once a worker has claimed the grant', () => {
+    const card = approvalCard(snapshot({ ...inGrace.request, grantStartedAt: graceEnds }, inGrace.decisions));
+    expect(ofType(card, 'actions')).toEqual([]);
+    expect(visible(card)).toContain('Granting…');
+  });
+
+  it.each([
+    ['auto-approved', { autoApprovedBy: 'prod-db/read auto_approve (up to 1h)' }],
+    ['break-glass', { flags: [{ code: 'break-glass', reason: 'granted at once' }] }],
+  ])('an %s card never offers a deny: nobody approved, so nothing races', (_label, patch) => {
+    const card = approvalCard(snapshot({ ...inGrace.request, ...patch }, []));
+    expect(ofType(card, 'actions').flatMap((a) => (a as types.ActionsBlock).elements.map((e) => (e as types.Button).action_id))).not.toContain(ACTION_DENY);
+  });
+
+  it('a deny that overrode an approval shows both: denied by one, approved before by the other', () => {
+    const card = approvalCard(snapshot({ status: 'denied', decidedAt: later(MINUTE + 2_000) }, [approve(BOB), deny(CAROL, 'change freeze', later(MINUTE + 2_000))]));
+    expect(visible(card)).toMatch(new RegExp(`Denied\\* by <@${CAROL}>`));
+    expect(visible(card)).toContain(`Approved so far by <@${BOB}>`);
+    expect(ofType(card, 'actions')).toEqual([]);
   });
 });
 

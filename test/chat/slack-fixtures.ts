@@ -50,6 +50,8 @@ export function request(patch: Partial<AccessRequest> = {}): AccessRequest {
     warnBeforeMs: 15 * MINUTE,
     warnedAt: null,
     decidedAt: null,
+    grantAfter: null,
+    grantStartedAt: null,
     grantedAt: null,
     expiresAt: null,
     revokedAt: null,

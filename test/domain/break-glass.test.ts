@@ -6,7 +6,7 @@ import { HOUR, MINUTE } from '../../src/domain/duration.js';
 import type { DomainError, Result } from '../../src/domain/errors.js';
 import { evaluate, type EvaluatedRequest } from '../../src/domain/evaluate.js';
 import { ROLE_TIMING_DEFAULTS, policyGroups, type Policy, type RolePolicy } from '../../src/domain/policy.js';
-import { acknowledge, awaitsAcknowledgement, breakGlass, isBreakGlass, submit, type AccessRequest, type Transition } from '../../src/domain/request.js';
+import { acknowledge, awaitsAcknowledgement, breakGlass, denyMayOverride, isBreakGlass, submit, type AccessRequest, type Transition } from '../../src/domain/request.js';
 import { requestDraft } from '../support/request-draft.js';
 
 const ALICE = 'U0ALICE01';
@@ -66,7 +66,10 @@ describe('breakGlass', () => {
     expect(t.next).toMatchObject({ status: 'approved', decidedAt: T0, acknowledgedBy: null, acknowledgedAt: null, autoApprovedBy: null, version: 2 });
     expect(isBreakGlass(t.next)).toBe(true);
     expect(awaitsAcknowledgement(t.next)).toBe(true);
-    expect(t.effects).toEqual([{ type: 'post-cards' }, { type: 'alert-admins', notice: 'break-glass' }, { type: 'schedule-grant' }]);
+    expect(t.effects).toEqual([{ type: 'post-cards' }, { type: 'alert-admins', notice: 'break-glass' }, { type: 'schedule-grant', at: T0 }]);
+    // Nobody approved, so nobody can deny in a grace: the grant is due at once and no deny can stop it.
+    expect(t.next.grantAfter).toEqual(T0);
+    expect(denyMayOverride(t.next)).toBe(false);
     expect(t.audit).toMatchObject({ action: 'request.break-glass', actor: ALICE, details: { reason: REASON, reviewRequired: true } });
   });
 

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { DAY, HOUR, MINUTE } from '../../src/domain/duration.js';
 import { evaluate, type EvaluatedRequest, type Evaluation } from '../../src/domain/evaluate.js';
 import { ROLE_TIMING_DEFAULTS, type BusinessHours, type Policy, type RolePolicy } from '../../src/domain/policy.js';
-import { autoApprove, submit, type NewRequest } from '../../src/domain/request.js';
+import { autoApprove, denyMayOverride, submit, type NewRequest } from '../../src/domain/request.js';
 import type { HistoryEntry } from '../../src/domain/risk.js';
 
 const ALICE = 'U0ALICE01';
@@ -154,7 +154,10 @@ describe('autoApprove', () => {
       decidedAt: WED_NOON_PARIS,
       autoApprovedBy: 'prod-db/read auto_approve (up to 1h)',
     });
-    expect(result.value.effects).toEqual([{ type: 'post-cards' }, { type: 'schedule-grant' }]);
+    expect(result.value.effects).toEqual([{ type: 'post-cards' }, { type: 'schedule-grant', at: WED_NOON_PARIS }]);
+    // No approver, no grace: due at once, and no deny can override an auto-approval.
+    expect(result.value.next.grantAfter).toEqual(WED_NOON_PARIS);
+    expect(denyMayOverride(result.value.next)).toBe(false);
     expect(result.value.decision).toBeUndefined();
     expect(result.value.audit).toEqual({
       action: 'request.auto-approved',

@@ -2,17 +2,19 @@ import { describe, it, expect } from 'vitest';
 import { requestDraft } from '../support/request-draft.js';
 import { HOUR, MINUTE } from '../../src/domain/duration.js';
 import type { Policy } from '../../src/domain/policy.js';
-import { ROLE_TIMING_DEFAULTS } from '../../src/domain/policy.js';
+import { DEFAULT_APPROVAL_GRACE_MS, ROLE_TIMING_DEFAULTS } from '../../src/domain/policy.js';
 import type { DomainError, Result } from '../../src/domain/errors.js';
 import {
   REVOKE_ALERT_THRESHOLD,
   SYSTEM_ACTOR,
   activate,
   completeRevoke,
+  denyMayOverride,
   failGrant,
   isOverdue,
   recordRevokeFailure,
   review,
+  startGrant,
   startRevoke,
   submit,
   type AccessRequest,
@@ -119,7 +121,7 @@ describe('review: decisions that move the request', () => {
       status: 'approved',
       decidedAt: now,
       action: 'request.approved',
-      effects: [{ type: 'refresh-cards' }, { type: 'schedule-grant' }],
+      effects: [{ type: 'refresh-cards' }, { type: 'schedule-grant', at: new Date(now.getTime() + DEFAULT_APPROVAL_GRACE_MS) }],
     },
     {
       label: 'two approvals required: the first approval is recorded and the request stays pending',
@@ -139,7 +141,7 @@ describe('review: decisions that move the request', () => {
       status: 'approved',
       decidedAt: now,
       action: 'request.approved',
-      effects: [{ type: 'refresh-cards' }, { type: 'schedule-grant' }],
+      effects: [{ type: 'refresh-cards' }, { type: 'schedule-grant', at: new Date(now.getTime() + DEFAULT_APPROVAL_GRACE_MS) }],
     },
     {
       label: 'a deny ends the request and tells the requester',
@@ -174,10 +176,77 @@ describe('review: decisions that move the request', () => {
 
   it.each([
     ['the first of two', [] as Decision[], BOB, { approvals: 1, required: 2 }],
-    ['the second of two', [approval(BOB)], CAROL, { approvals: 2, required: 2 }],
+    ['the second of two', [approval(BOB)], CAROL, { approvals: 2, required: 2, grantAfter: at(MINUTE + DEFAULT_APPROVAL_GRACE_MS).toISOString() }],
   ])('the audit counts approvals: %s', (_label, decisions, deciderId, details) => {
     const t = must(review(pending({ role: 'write', approvalsRequired: 2 }), decisions, policy, approve(deciderId), at(MINUTE)));
     expect(t.audit.details).toEqual(details);
+  });
+});
+
+describe('review: deny beats approve until the grant starts', () => {
+  const approvedAt = at(MINUTE);
+  const grantAfter = new Date(approvedAt.getTime() + DEFAULT_APPROVAL_GRACE_MS);
+  const claimed = (): AccessRequest => must(startGrant(approved(), grantAfter)).next;
+
+  it('the deciding approval sets the grant after the role’s grace and schedules the grant job then', () => {
+    const t = must(review(pending(), [], policy, approve(BOB), approvedAt));
+    expect(t.next).toMatchObject({ status: 'approved', decidedAt: approvedAt, grantAfter, grantStartedAt: null });
+    expect(t.effects).toContainEqual({ type: 'schedule-grant', at: grantAfter });
+    expect(denyMayOverride(t.next)).toBe(true);
+  });
+
+  it.each([
+    ['approval_grace: 30s', 30_000, 30_000],
+    ['approval_grace: off', 0, 0],
+  ])('%s: the grant is due that long after the approval', (_label, graceMs, expectedMs) => {
+    const role = policy.resources['prod-db']!.roles.read!;
+    const custom: Policy = { ...policy, resources: { 'prod-db': { ...policy.resources['prod-db']!, roles: { read: { ...role, approvalGraceMs: graceMs } } } } };
+    const t = must(review(pending(), [], custom, approve(BOB), approvedAt));
+    expect(t.next.grantAfter).toEqual(new Date(approvedAt.getTime() + expectedMs));
+  });
+
+  it('a deny inside the grace ends the approved request: denied, no grant, the requester told, the overridden approvals audited', () => {
+    const t = must(review(approved(), [approval(BOB)], policy, deny(CAROL, 'change freeze'), at(MINUTE + 1_000)));
+    expect(t.next).toMatchObject({ status: 'denied', decidedAt: at(MINUTE + 1_000), grantAfter: null });
+    expect(t.effects).toEqual([{ type: 'refresh-cards' }, { type: 'notify-requester', notice: 'denied' }]);
+    expect(t.audit).toEqual({ action: 'request.denied', actor: CAROL, details: { reason: 'change freeze', overrodeApprovals: [BOB] } });
+    expect(t.decision).toMatchObject({ approverId: CAROL, outcome: 'deny' });
+  });
+
+  it('a deny after the grace but before a worker claimed the request still wins (the claim, not the clock, decides)', () => {
+    const late = new Date(grantAfter.getTime() + HOUR);
+    expect(must(review(approved(), [approval(BOB)], policy, deny(CAROL), late)).next.status).toBe('denied');
+  });
+
+  it('once the grant job has claimed the request, a deny is refused and the request is left as it was', () => {
+    const request = claimed();
+    expect(request).toMatchObject({ status: 'approved', grantStartedAt: grantAfter });
+    expect(denyMayOverride(request)).toBe(false);
+    const result = review(request, [approval(BOB)], policy, deny(CAROL), at(MINUTE + 2_000));
+    expect(result).toEqual({ ok: false, error: { code: 'NOT_PENDING', requestId: request.id, status: 'approved', decidedBy: [BOB] } });
+  });
+
+  it('a late approval adds nothing: refused as NOT_PENDING, in the grace too', () => {
+    const result = review(approved(), [approval(BOB)], policy, approve(CAROL), at(MINUTE + 1_000));
+    expect(result).toMatchObject({ ok: false, error: { code: 'NOT_PENDING', status: 'approved' } });
+  });
+
+  it('the approver who approved cannot turn it into a deny: one decision per person', () => {
+    expect(review(approved(), [approval(BOB)], policy, deny(BOB), at(MINUTE + 1_000))).toEqual({
+      ok: false,
+      error: { code: 'ALREADY_DECIDED', requestId: 'req_01', outcome: 'approve' },
+    });
+  });
+
+  it('the deciders are checked first: someone who may not decide cannot deny in the grace either', () => {
+    expect(review(approved(), [approval(BOB)], policy, deny(MALLORY), at(MINUTE + 1_000))).toMatchObject({ ok: false, error: { code: 'NOT_AN_APPROVER' } });
+    expect(review(approved(), [approval(BOB)], policy, deny(ALICE), at(MINUTE + 1_000))).toMatchObject({ ok: false, error: { code: 'SELF_APPROVAL' } });
+  });
+
+  it('startGrant claims once: a second claim, or a claim of a denied request, is refused', () => {
+    expect(must(startGrant(approved(), grantAfter)).audit).toEqual({ action: 'grant.started', actor: SYSTEM_ACTOR, details: {} });
+    expect(startGrant(claimed(), grantAfter)).toMatchObject({ ok: false, error: { code: 'NOT_IN_STATE' } });
+    expect(startGrant(denied(), grantAfter)).toMatchObject({ ok: false, error: { code: 'NOT_IN_STATE', status: 'denied' } });
   });
 });
 

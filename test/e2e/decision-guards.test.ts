@@ -1,7 +1,7 @@
 /**
  * Who may decide, and how many times: clicks on the approval card from people who may not decide, from the
- * requester, from two approvers at once, replayed, and late. Each is answered privately to the clicker,
- * audited, and never yields a second decision, grant or DM.
+ * requester, from two approvers at once, and late. Each is answered privately to the clicker, audited, and never
+ * yields a second decision, grant or DM. A click replayed byte for byte is refused with 401 before any listener runs.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { APPROVERS_CHANNEL, USERS, eventually, requestIdIn, startHarness, type Harness } from '../support/harness.js';
@@ -9,7 +9,15 @@ import { blockActionsBody, signedHeaders } from '../support/slack-signing.js';
 
 let h: Harness;
 beforeAll(async () => {
-  h = await startHarness('guards');
+  h = await startHarness('guards', {
+    extraRoles: (roles) => `      raced:
+        grants: [${roles.read}]
+        max_duration: 4h
+        approvers: { users: [${USERS.bob}, ${USERS.carol}] }
+        channel: ${APPROVERS_CHANNEL}
+        approval_grace: 30s
+`,
+  });
 });
 afterAll(async () => {
   await h?.close();
@@ -112,8 +120,9 @@ describe('an approver clicking Approve on their own request', () => {
 });
 
 describe('twenty concurrent clicks from two approvers on a one-approval request', () => {
-  it('yields exactly one decision, one outcome, at most one grant and one DM; every loser is told privately', async () => {
-    const id = await newRequest('request prod-db read 1h INC-200 race');
+  it('deny beats approve: denied, at most one approval before it, no grant, one DM; every loser is told privately', async () => {
+    // `raced` waits 30 s after an approval, so the deny among the clicks always lands before the grant starts.
+    const id = await newRequest('request prod-db raced 1h INC-200 race');
     const clicks = Array.from({ length: 20 }, (_, i) => ({
       user: i % 2 === 0 ? USERS.bob : USERS.carol,
       action: (i % 4 < 2 ? 'access_approve' : 'access_deny') as 'access_approve' | 'access_deny',
@@ -122,40 +131,44 @@ describe('twenty concurrent clicks from two approvers on a one-approval request'
     const statuses = await Promise.all(clicks.map((c) => h.click(c.action, id, c.user)));
     expect(statuses).toEqual(clicks.map(() => 200));
 
-    // Every click is answered: one wins, nineteen are told privately that it was already decided, and by whom.
-    await eventually(() => expect(ephemeralsAbout(id)).toHaveLength(19));
+    // Both approvers deny at least once: whoever's click commits first, a deny from the other wins.
+    await eventually(async () => expect(await statusOf(id)).toBe('denied'));
     const decisions = await decisionsOf(id);
-    expect(decisions).toHaveLength(1);
-    const winner = decisions[0]!;
+    expect(decisions.filter((d) => d.outcome === 'deny')).toHaveLength(1);
+    const denier = decisions.find((d) => d.outcome === 'deny')!.approver;
+    const approver = decisions.find((d) => d.outcome === 'approve')?.approver;
+    expect(decisions).toHaveLength(approver ? 2 : 1);
+    if (approver) expect(approver).not.toBe(denier);
+
+    // Every other click is answered privately: "already decided by …", or "you already approved".
+    const losers = 20 - decisions.length;
+    await eventually(() => expect(ephemeralsAbout(id)).toHaveLength(losers));
     for (const reply of ephemeralsAbout(id)) {
       expect([USERS.bob, USERS.carol]).toContain(reply.args.user);
       expect(reply.args.channel).toBe(APPROVERS_CHANNEL);
-      expect(String(reply.args.text)).toMatch(new RegExp(`already decided by <@${winner.approver}>`));
+      expect(String(reply.args.text)).toMatch(/already decided by <@U0[A-Z0-9]+>|You already (approved|denied)/);
     }
-    expect(ephemeralsAbout(id).filter((r) => r.args.user === USERS.bob)).toHaveLength(winner.approver === USERS.bob ? 9 : 10);
-
-    const approved = winner.outcome === 'approve';
-    await eventually(async () => expect(await statusOf(id)).toBe(approved ? 'active' : 'denied'));
     await eventually(() => expect(dmsTo(USERS.alice, id)).toHaveLength(1));
-    expect(JSON.stringify(dmsTo(USERS.alice, id)[0]!.args)).toMatch(approved ? /granted/i : /denied/i);
+    expect(JSON.stringify(dmsTo(USERS.alice, id)[0]!.args)).toMatch(/denied/i);
 
-    // Wait, then make sure nothing else came: no second DM, no second grant, no second decision.
+    // Wait, then make sure nothing else came: no second DM, no grant, no further decision.
     await settle(1_000);
     expect(dmsTo(USERS.alice, id)).toHaveLength(1);
-    expect(ephemeralsAbout(id)).toHaveLength(19);
-    expect(await decisionsOf(id)).toHaveLength(1);
-    expect(await h.target.hasRole(h.target.principal, h.target.roles.read)).toBe(approved);
+    expect(ephemeralsAbout(id)).toHaveLength(losers);
+    expect(await decisionsOf(id)).toEqual(decisions);
+    expect(await h.target.hasRole(h.target.principal, h.target.roles.read)).toBe(false);
     const audit = await auditOf(id);
-    expect(audit.filter((a) => a.action === 'grant.activated')).toHaveLength(approved ? 1 : 0);
-    expect(audit.filter((a) => a.action === (approved ? 'request.approved' : 'request.denied')).map((a) => a.actor)).toEqual([winner.approver]);
-    expect(audit.filter((a) => a.action === 'decision.refused')).toHaveLength(19);
+    expect(audit.filter((a) => a.action === 'grant.started' || a.action === 'grant.activated')).toEqual([]);
+    expect(audit.filter((a) => a.action === 'request.denied').map((a) => a.actor)).toEqual([denier]);
+    expect(audit.filter((a) => a.action === 'request.approved').map((a) => a.actor)).toEqual(approver ? [approver] : []);
+    expect(audit.filter((a) => a.action === 'decision.refused')).toHaveLength(losers);
     const [grantRows] = await h.sql`SELECT count(*)::int AS n FROM grants WHERE request_id = ${id} AND granted_at IS NOT NULL`;
-    expect(grantRows?.n).toBe(approved ? 1 : 0);
+    expect(grantRows?.n).toBe(0);
   });
 });
 
 describe('a replayed click', () => {
-  it('posting the same signed body again after the decision records nothing twice', async () => {
+  it('the same signed body posted again is refused with 401 and changes nothing (Slack never sends the same bytes twice)', async () => {
     // Two approvals: Bob's is recorded first, Carol's (the replayed one) decides.
     const id = await newRequest('request prod-db write 30m INC-300 replay');
     expect(await h.click('access_approve', id, USERS.bob)).toBe(200);
@@ -164,16 +177,22 @@ describe('a replayed click', () => {
     const carol = signedClick('access_approve', id, USERS.carol);
     const first = await h.post(carol.body, carol.headers);
     expect(first.status).toBe(200);
+    await first.text();
     await eventually(async () => expect(await h.target.hasRole(h.target.principal, h.target.roles.write)).toBe(true));
     await eventually(() => expect(dmsTo(USERS.alice, id)).toHaveLength(1));
+    const auditBefore = await auditOf(id);
+    const toCarol = () => [...ephemeralsTo(USERS.carol), ...h.slack.responses.filter((r) => r.path.endsWith(`actions/${USERS.carol}`))].length;
+    const toCarolBefore = toCarol();
 
     const replay = await h.post(carol.body, carol.headers);
-    expect(replay.status).toBe(200);
-    // The replay is answered like any late click: privately, to the clicker only.
-    await eventually(() => expect(ephemeralsTo(USERS.carol, id)).toHaveLength(1));
-    expect(String(ephemeralsTo(USERS.carol, id)[0]!.args.text)).toMatch(/already decided/i);
+    expect(replay.status).toBe(401);
+    await replay.text();
 
+    // Refused before any listener ran: no answer to anyone, no audit entry, nothing recorded twice.
     await settle();
+    expect(toCarol()).toBe(toCarolBefore);
+    expect(ephemeralsTo(USERS.carol, id)).toHaveLength(0);
+    expect(await auditOf(id)).toEqual(auditBefore);
     expect(await decisionsOf(id)).toEqual([
       { approver: USERS.bob, outcome: 'approve' },
       { approver: USERS.carol, outcome: 'approve' },
@@ -183,6 +202,7 @@ describe('a replayed click', () => {
     expect(audit.filter((a) => a.action === 'request.approved')).toHaveLength(1);
     expect(audit.filter((a) => a.action === 'grant.activated')).toHaveLength(1);
     expect(dmsTo(USERS.alice, id)).toHaveLength(1);
+    expect(h.logs()).toMatch(/Slack request refused by the request guard.*"reason":"replay"|"reason":"replay".*Slack request refused by the request guard/);
   });
 });
 

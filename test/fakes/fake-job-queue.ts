@@ -21,7 +21,7 @@ export interface FakeJob {
   kind: JobKind;
   /** The request id (grant, revoke) or the notification id (deliver). */
   target: string;
-  /** When a revoke is due; null for jobs that run at once. */
+  /** When the job is due (a grant after its approval grace, a revoke, a check); null for deliveries. */
   at: Date | null;
   state: JobState;
   attemptsMade: number;
@@ -44,8 +44,8 @@ export class FakeJobQueue implements JobQueue {
 
   constructor(private readonly clock: Clock = { now: () => new Date() }) {}
 
-  async ensureGrant(requestId: string): Promise<void> {
-    this.#ensure('ensureGrant', 'grant', grantJobId(requestId), requestId, null);
+  async ensureGrant(requestId: string, at: Date): Promise<void> {
+    this.#ensure('ensureGrant', 'grant', grantJobId(requestId), requestId, new Date(at));
   }
 
   async ensureRevoke(requestId: string, at: Date): Promise<void> {

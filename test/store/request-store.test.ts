@@ -17,6 +17,7 @@ import {
   completeRevoke,
   recordRevokeFailure,
   review,
+  startGrant,
   startRevoke,
   submit,
   type AccessRequest,
@@ -261,7 +262,7 @@ describe('create', () => {
 // ── 2. concurrency ──────────────────────────────────────────────────────────────────────────────────────
 
 describe('apply under concurrency', () => {
-  it('100 concurrent approve/deny clicks on a 1-approval request yield exactly one outcome', async () => {
+  it('100 concurrent approve/deny clicks on a 1-approval request: deny beats approve, one outcome, the requester told once', async () => {
     const r = await createPending();
     const clicks = Array.from({ length: 100 }, (_, i) => {
       const approver = APPROVERS[i % APPROVERS.length]!; // every approver clicks ~25 times: double clicks included
@@ -270,30 +271,51 @@ describe('apply under concurrency', () => {
     });
     const outcomes = await Promise.all(clicks);
 
-    const winners = outcomes.filter((o) => o.ok);
-    expect(winners).toHaveLength(1);
-    const won = applied(winners[0]!);
-    const decision = won.decision!;
-    const status = decision.outcome === 'approve' ? 'approved' : 'denied';
-
+    // Every approver denies at least once, so whichever click commits first, a deny from someone else lands
+    // before any grant could start (nothing claims the request here): the request ends denied.
+    const winners = outcomes.filter((o) => o.ok).map(applied);
+    const denial = winners.find((t) => t.decision!.outcome === 'deny')!;
+    expect(denial).toBeDefined();
+    expect(winners.map((t) => t.audit.action)).toEqual(winners.length === 1 ? ['request.denied'] : ['request.approved', 'request.denied']);
+    const approval = winners.length === 2 ? winners[0]!.decision! : null;
+    if (approval) {
+      expect(approval.approverId).not.toBe(denial.decision!.approverId);
+      expect(denial.audit.details).toMatchObject({ overrodeApprovals: [approval.approverId] });
+    }
+    const decided = winners.map((t) => t.decision!.approverId);
     for (const loser of outcomes.filter((o) => !o.ok)) {
       const error = refused(loser);
       expect(['NOT_PENDING', 'ALREADY_DECIDED']).toContain(error.code);
-      if (error.code === 'NOT_PENDING') expect(error).toMatchObject({ status, decidedBy: [decision.approverId] });
     }
 
     const row = (await requestRow(r.id))!;
-    expect(row).toMatchObject({ status, version: 2, decided_at: decision.at });
-    // Exactly the one deciding row: nothing was recorded after the request left `pending`.
-    expect(await decisionRows(r.id)).toEqual([
-      { approver_id: decision.approverId, outcome: decision.outcome, reason: decision.reason, decided_at: decision.at },
-    ]);
+    expect(row).toMatchObject({ status: 'denied', version: 1 + winners.length, decided_at: denial.decision!.at, grant_after: null, grant_started_at: null });
+    // Exactly the deciding rows: nothing was recorded after the request was denied.
+    expect((await decisionRows(r.id)).map((d) => d.approver_id).sort()).toEqual([...decided].sort());
     const notes = kinds(await notificationRows(r.id));
-    expect(notes.filter((k) => k === 'refresh-cards')).toHaveLength(1);
-    expect(notes.filter((k) => k === 'notify-requester')).toHaveLength(status === 'denied' ? 1 : 0);
-    expect(notes).toHaveLength(status === 'denied' ? 3 : 2); // with the post-cards of create
-    expect((await auditRows(r.id)).map((a) => a.action)).toEqual(['request.submitted', won.audit.action]);
-    expect(await storeB.get(r.id)).toEqual({ request: won.next, decisions: [decision] });
+    expect(notes.filter((k) => k === 'refresh-cards')).toHaveLength(winners.length);
+    expect(notes.filter((k) => k === 'notify-requester')).toHaveLength(1);
+    expect((await auditRows(r.id)).map((a) => a.action)).toEqual(['request.submitted', ...winners.map((t) => t.audit.action)]);
+  });
+
+  it('a deny and the grant job’s claim racing on an approved request: exactly one wins, and the loser changes nothing', async () => {
+    for (let round = 0; round < 10; round += 1) {
+      const r = await createPending();
+      const approval = applied(await decide(r.id, approve(BOB), at(MINUTE)));
+      const [claim, denial] = await Promise.all([
+        (round % 2 === 0 ? storeA : storeB).apply(r.id, (s) => startGrant(s.request, at(MINUTE + 5_000))),
+        decide(r.id, deny(CAROL), at(MINUTE + 4_999), round % 2 === 0 ? storeB : storeA),
+      ]);
+      expect([claim!.ok, denial!.ok].filter(Boolean)).toHaveLength(1);
+      const row = (await requestRow(r.id))!;
+      if (claim!.ok) {
+        expect(refused(denial!)).toMatchObject({ code: 'NOT_PENDING', status: 'approved' });
+        expect(row).toMatchObject({ status: 'approved', grant_started_at: at(MINUTE + 5_000), version: approval.next.version + 1 });
+      } else {
+        expect(refused(claim!)).toMatchObject({ code: 'NOT_IN_STATE', status: 'denied' });
+        expect(row).toMatchObject({ status: 'denied', grant_started_at: null, version: approval.next.version + 1 });
+      }
+    }
   });
 
   it('two distinct approvers racing on a 2-approval request both count: approved with exactly 2 decisions', async () => {

@@ -110,17 +110,20 @@ ${options.resourceSettings ? `${options.resourceSettings.replace(/\n+$/, '')}\n`
         approvers: { users: [${USERS.bob}, ${USERS.carol}] }
         approvals: 1
         channel: ${APPROVERS_CHANNEL}
+        approval_grace: 1s
       write:
         grants: [${target.roles.write}]
         max_duration: 1h
         approvers: { users: [${USERS.bob}, ${USERS.carol}] }
         approvals: 2
         channel: ${APPROVERS_CHANNEL}
+        approval_grace: 1s
       quick:
         grants: [${target.roles.read}]
         max_duration: 1h
         approvers: { users: [${USERS.bob}, ${USERS.carol}] }
         channel: ${APPROVERS_CHANNEL}
+        approval_grace: off
         request_ttl: 6s
         remind_after: 3s
         warn_before: 3s

@@ -3,7 +3,7 @@ import { MINUTE } from '../../src/domain/duration.js';
 import { activateGrant } from '../../src/use-cases/activate-grant.js';
 import { reviewRequest } from '../../src/use-cases/review-request.js';
 import { revokeGrant } from '../../src/use-cases/revoke-grant.js';
-import { ALICE_PRINCIPAL, BOB, MALLORY, approved, createWorld, deliverAll, outboxKinds, readRequest, submitted, type World } from './world.js';
+import { ALICE_PRINCIPAL, BOB, CAROL, MALLORY, approved, claimed, createWorld, deliverAll, outboxKinds, readRequest, submitted, type World } from './world.js';
 
 const WINDOW = 30 * MINUTE;
 
@@ -72,7 +72,8 @@ describe('activateGrant', () => {
 
   it('a retry after a crash between the grant and the save grants once and finds nothing pre-existing', async () => {
     const w = createWorld();
-    const id = await approved(w);
+    // The first run claimed the request, granted, and crashed before saving the activation.
+    const id = await claimed(w);
     w.store.failNext('apply');
 
     await expect(activateGrant(w.deps, id, { finalAttempt: false })).rejects.toThrow();
@@ -88,6 +89,30 @@ describe('activateGrant', () => {
     // The proof that the retry did not take its own grant for standing access: the revoke removes it.
     await expireAndRevoke(w, id);
     expect(w.target.membershipsOf(ALICE_PRINCIPAL)).toEqual([]);
+  });
+
+  it('a deny saved in the approval grace wins: the job grants nothing, the request stays denied', async () => {
+    const w = createWorld();
+    const id = await approved(w);
+    expect(w.queue.job(`grant-${id}`)).toMatchObject({ at: w.store.request(id).grantAfter });
+    expect(await reviewRequest(w.deps, { requestId: id, deciderId: CAROL, outcome: 'deny', reason: 'change freeze' })).toMatchObject({ ok: true });
+
+    expect(await activateGrant(w.deps, id, { finalAttempt: false })).toBe('not-approved');
+    expect(w.target.calls).toEqual([]);
+    expect(w.target.membershipsOf(ALICE_PRINCIPAL)).toEqual([]);
+    expect(w.store.request(id)).toMatchObject({ status: 'denied', grantStartedAt: null });
+    expect(w.store.actions(id)).not.toContain('grant.started');
+  });
+
+  it('the job claims the request before granting, so a deny after the claim is refused and the grant goes on', async () => {
+    const w = createWorld();
+    const id = await claimed(w);
+    const refused = await reviewRequest(w.deps, { requestId: id, deciderId: CAROL, outcome: 'deny', reason: null });
+    expect(refused).toMatchObject({ ok: false, error: { code: 'NOT_PENDING', status: 'approved' } });
+
+    expect(await activateGrant(w.deps, id, { finalAttempt: false })).toBe('activated');
+    expect(w.target.membershipsOf(ALICE_PRINCIPAL)).toEqual(['app_read']);
+    expect(w.store.actions(id).filter((a) => a === 'grant.started')).toHaveLength(1);
   });
 
   it('a second run of the job while the first is still granting leaves the grant in place', async () => {

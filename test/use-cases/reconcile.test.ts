@@ -44,6 +44,10 @@ describe('reconcile', () => {
     expect(w.queue.job(`revoke-${ids.scheduled}`)).toMatchObject({ at: w.store.request(ids.scheduled).expiresAt });
     expect(w.queue.jobs('revoke')).toHaveLength(3);
     expect(w.queue.jobs('grant').map((j) => j.target)).toEqual([ids.grantLost]);
+    // The grant is due when its approval grace ends (still ahead here), so a deny in the grace can still win.
+    const grantAfter = w.store.request(ids.grantLost).grantAfter!;
+    expect(grantAfter.getTime()).toBeGreaterThan(now.getTime());
+    expect(w.queue.job(`grant-${ids.grantLost}`)).toMatchObject({ at: grantAfter });
     expect(w.queue.jobs('deliver').map((j) => j.target).sort()).toEqual([...undelivered].sort());
     for (const untouched of [ids.denied, ids.revoked]) {
       expect(w.queue.jobs().filter((j) => j.target === untouched)).toEqual([]);

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { DomainErrorCode } from '../../src/domain/errors.js';
 import { reviewRequest } from '../../src/use-cases/review-request.js';
-import { ALICE, BOB, CAROL, MALLORY, active, approved, createWorld, deliverAll, outboxKinds, readRequest, submitted, type World } from './world.js';
+import { ALICE, BOB, CAROL, MALLORY, active, approved, claimed, createWorld, deliverAll, outboxKinds, readRequest, submitted, type World } from './world.js';
 
 const approve = (w: World, requestId: string, deciderId: string) =>
   reviewRequest(w.deps, { requestId, deciderId, outcome: 'approve', reason: null });
@@ -85,7 +85,7 @@ describe('reviewRequest', () => {
         decider: BOB,
         code: 'ALREADY_DECIDED',
       },
-      { name: 'a click on an approved request', setup: (w) => approved(w), decider: CAROL, code: 'NOT_PENDING' },
+      { name: 'a click on an approved request whose grant has started', setup: (w) => claimed(w), decider: CAROL, code: 'NOT_PENDING' },
       { name: 'a click on an active grant', setup: (w) => active(w), decider: BOB, code: 'NOT_PENDING' },
       {
         name: 'a click on a denied request',

@@ -3,6 +3,7 @@
  * the steps that bring a request to a given state through the use cases themselves (never by writing the
  * store directly), so every state a test starts from is one the product can reach.
  */
+import { startGrant } from '../../src/domain/request.js';
 import { ROLE_TIMING_DEFAULTS } from '../../src/domain/policy.js';
 import { expect } from 'vitest';
 import { HOUR, MINUTE } from '../../src/domain/duration.js';
@@ -134,6 +135,14 @@ export async function approved(w: World, input: SubmitInput = readRequest()): Pr
     if (!result.ok) throw new Error(`approval refused: ${result.error.code}`);
   }
   expect(w.store.request(id).status).toBe('approved');
+  return id;
+}
+
+/** Approved, and claimed by a grant job that has not granted yet (the grace is over; a deny is refused). */
+export async function claimed(w: World, input: SubmitInput = readRequest()): Promise<string> {
+  const id = await approved(w, input);
+  const claim = await w.store.apply(id, (s) => startGrant(s.request, w.clock.now()));
+  if (!claim.ok) throw new Error(`claim refused: ${claim.error.code}`);
   return id;
 }
 

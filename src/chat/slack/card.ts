@@ -7,7 +7,7 @@
  */
 import { formatDuration } from '../../domain/duration.js';
 import { assertNever } from '../../domain/errors.js';
-import { REVOKE_ALERT_THRESHOLD, approvalsOf, awaitsAcknowledgement, isBreakGlass, type AccessRequest, type Decision } from '../../domain/request.js';
+import { REVOKE_ALERT_THRESHOLD, approvalsOf, awaitsAcknowledgement, denyMayOverride, isBreakGlass, type AccessRequest, type Decision } from '../../domain/request.js';
 import type { RequestSnapshot } from '../../use-cases/ports.js';
 import { acknowledgeButton, decisionControls, revokeControls } from './controls.js';
 import { SLASH_COMMAND, decisionBlockId } from './ids.js';
@@ -148,7 +148,7 @@ function decidedBlocks(snapshot: RequestSnapshot): Block[] {
   switch (request.status) {
     case 'denied': {
       const denial = decisions.find((d) => d.outcome === 'deny');
-      const lines = [`:no_entry: *Denied*${denial ? ` by ${mention(denial.approverId)} ${slackDate(denial.at)}` : ''}`];
+      const lines = [`:no_entry: *Denied*${denial ? ` by ${mention(denial.approverId)} ${slackDate(denial.at)}` : ''}`, ...approvedSoFar(decisions)];
       if (denial?.reason) lines.push(`*Reason for denying*\n${reasonQuote(denial.reason, SECTION_TEXT_MAX - 200)}`);
       return [section(lines.join('\n'), 'req_status')];
     }
@@ -170,6 +170,7 @@ function decidedBlocks(snapshot: RequestSnapshot): Block[] {
       return [
         section([approvedLine(request, decisions), ...grantLines(request)].join('\n'), 'req_status'),
         ...(awaitsAcknowledgement(request) ? [actions(decisionBlockId(request.id), [acknowledgeButton(request)])] : []),
+        ...(request.grantAfter && denyMayOverride(request) ? decisionControls(request, 'deny-only') : []),
       ];
   }
 }
@@ -206,7 +207,10 @@ function approvedLine(request: AccessRequest, decisions: Decision[]): string {
 function grantLines(request: AccessRequest): string[] {
   switch (request.status) {
     case 'approved':
-      return [':gear: Granting…'];
+      // In the approval grace a deny still wins; say so, so an approver who disagrees knows there is still time.
+      return request.grantAfter && denyMayOverride(request)
+        ? [`:hourglass: Granting ${slackDate(request.grantAfter)} unless an approver denies first`]
+        : [':gear: Granting…'];
     case 'active':
       return [`:unlock: *Active* until ${request.expiresAt ? slackDate(request.expiresAt) : 'the window ends'}`];
     case 'revoking': {

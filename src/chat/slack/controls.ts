@@ -23,7 +23,8 @@ import { actions, button, confirmDialog, plain } from './format.js';
 type Named = Pick<AccessRequest, 'id' | 'resource' | 'role'>;
 
 /** The optional deny reason and the Approve / Deny buttons, for a pending request. */
-export function decisionControls(request: Named): types.KnownBlock[] {
+/** `deny-only`: an approved request in its approval grace, where a deny still wins and an approval adds nothing. */
+export function decisionControls(request: Named, offer: 'approve-or-deny' | 'deny-only' = 'approve-or-deny'): types.KnownBlock[] {
   const denyReason: types.InputBlock = {
     type: 'input',
     block_id: DENY_REASON_BLOCK,
@@ -39,7 +40,7 @@ export function decisionControls(request: Named): types.KnownBlock[] {
   return [
     denyReason,
     actions(decisionBlockId(request.id), [
-      button('Approve', ACTION_APPROVE, request.id, { style: 'primary' }),
+      ...(offer === 'approve-or-deny' ? [button('Approve', ACTION_APPROVE, request.id, { style: 'primary' })] : []),
       button('Deny', ACTION_DENY, request.id, { style: 'danger' }),
     ]),
   ];
