@@ -9,12 +9,14 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { randomBytes } from 'node:crypto';
-import { App, LogLevel } from '@slack/bolt';
+import { App, HTTPReceiver, LogLevel } from '@slack/bolt';
 import { WebClient } from '@slack/web-api';
 import { Redis } from 'ioredis';
 import type { Logger as Pino } from 'pino';
 import { registerSlackHandlers } from './chat/slack/listeners/index.js';
 import { boltLogger } from './chat/slack/bolt-logger.js';
+import { InFlightSlackWork } from './chat/slack/in-flight.js';
+import { answerRefusals, requestGuard, slackRequestProperties } from './chat/slack/request-guard.js';
 import { SlackDirectory } from './chat/slack/slack-directory.js';
 import { SlackNotifier } from './chat/slack/slack-notifier.js';
 import { secretValues, type WebConfig, type WorkerConfig } from './config.js';
@@ -30,6 +32,7 @@ import { openDatabase, type Database } from './store/db.js';
 import { migrateDatabase } from './store/migrate.js';
 import { PostgresPolicyVersions } from './store/policy-versions.js';
 import { PostgresRequestStore } from './store/request-store.js';
+import { PostgresSlackSignatures } from './store/slack-signatures.js';
 import type { UseCaseDeps } from './use-cases/deps.js';
 import type { Logger } from './use-cases/ports.js';
 import { reconcile } from './use-cases/reconcile.js';
@@ -60,6 +63,8 @@ export class StartupError extends Error {
 }
 
 const PRODUCTION_REVOKE_BACKOFF: BackoffSettings = { baseMs: 5_000, capMs: 5 * 60_000 };
+/** How long stop() waits for Slack listeners still running after their ack (a click's work, its reply). */
+const LISTENER_DRAIN_MS = 10_000;
 /** An enqueue is one or two Redis round trips; a second without an answer means Redis is in trouble. */
 const PRODUCER_COMMAND_TIMEOUT_MS = 1_000;
 
@@ -248,20 +253,36 @@ export async function startAccessBot(options: StartOptions): Promise<RunningBot>
   }
 
   let bolt: App | null = null;
+  const slackWork = new InFlightSlackWork();
   let healthServer: Server | null = null;
   let port: number;
   if (options.roles.web && config.mode !== 'worker') {
     const web = config as WebConfig;
+    // In HTTP mode the receiver is built here: App does not pass customPropertiesExtractor or
+    // processEventErrorHandler on to the receiver it builds, and the replay guard needs both.
+    const receiver = web.slack.socketMode
+      ? undefined
+      : new HTTPReceiver({
+          signingSecret: web.slack.signingSecret,
+          customRoutes: healthRoutes(probes),
+          logger: slackLogger,
+          logLevel: LogLevel.INFO,
+          customPropertiesExtractor: slackRequestProperties,
+          processEventErrorHandler: answerRefusals,
+        });
     bolt = new App({
       token: web.slack.botToken,
-      signingSecret: web.slack.signingSecret,
-      ...(web.slack.socketMode ? { socketMode: true, appToken: web.slack.appToken } : {}),
-      customRoutes: healthRoutes(probes),
+      ...(receiver ? { receiver } : { signingSecret: web.slack.signingSecret }),
+      ...(web.slack.socketMode ? { socketMode: true, appToken: web.slack.appToken, customRoutes: healthRoutes(probes) } : {}),
       logger: slackLogger,
       logLevel: LogLevel.INFO,
       clientOptions: { slackApiUrl: web.slack.apiUrl, retryConfig: { retries: options.slackRetries ?? 3 } },
       ...(web.slack.socketMode ? { installerOptions: { port: web.http.port } } : {}),
     });
+    // First of all middleware: counts each request until its listeners are done, for stop() to wait on.
+    bolt.use(slackWork.middleware);
+    // Refuses future-dated and replayed signed requests before any listener runs (see request-guard.ts).
+    if (receiver) bolt.use(requestGuard(new PostgresSlackSignatures(database.db), asPortLogger(log)));
     registerSlackHandlers(bolt, deps);
     const server = (await bolt.start(web.http.port)) as Server | undefined;
     port = (server?.address() as AddressInfo | null)?.port ?? web.http.port;
@@ -281,7 +302,14 @@ export async function startAccessBot(options: StartOptions): Promise<RunningBot>
         healthServer.closeAllConnections();
         await new Promise<void>((resolve) => healthServer!.close(() => resolve()));
       }
-      if (workers) await workers.close();
+      // Listeners acked and still working (a click's decision, its private reply) and running jobs finish
+      // before the database and Redis they use are closed. Listeners are waited for a bounded time.
+      const listeners = async () => {
+        if (slackWork.running > 0) log.info({ running: slackWork.running }, 'waiting for Slack listeners to finish');
+        if (await slackWork.drained(LISTENER_DRAIN_MS)) return;
+        log.warn({ running: slackWork.running, waitedMs: LISTENER_DRAIN_MS }, 'stopping with Slack listeners still running; their work is cut short');
+      };
+      await Promise.all([listeners(), workers?.close()]);
       await queue.close();
       await Promise.all([producerRedis.quit().catch(() => undefined), workerRedis.quit().catch(() => undefined)]);
       policy.stop();

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REQUEST_MODAL, REQUEST_MODAL_CALLBACK } from '../../src/chat/slack/ids.js';
 import { FakeSlack } from '../support/fake-slack.js';
 import { APPROVERS_CHANNEL, USERS, eventually, requestIdIn, startHarness, type Harness } from '../support/harness.js';
-import { fixtureJson, signedHeaders, slashCommandBody } from '../support/slack-signing.js';
+import { fixtureJson, freshTriggerId, signedHeaders, slashCommandBody } from '../support/slack-signing.js';
 
 let h: Harness;
 beforeAll(async () => {
@@ -175,14 +175,16 @@ describe('/access help', () => {
 });
 
 describe('the request form', () => {
-  const FORM_TRIGGER = '7311122255555.7001234567890.formformformformformformformform';
-  const opensTo = () => h.slack.callsTo('views.open').filter((c) => c.args.trigger_id === FORM_TRIGGER);
+  /** The trigger of the last `/access request` sent by openForm: fresh each time, as Slack makes it. */
+  let formTrigger = '';
+  const opensTo = () => h.slack.callsTo('views.open').filter((c) => c.args.trigger_id === formTrigger);
   type View = { callback_id: string; blocks: { block_id?: string; element?: { options?: { value: string }[] } }[] };
   const viewOf = (call: { args: Record<string, unknown> }) => (typeof call.args.view === 'string' ? JSON.parse(call.args.view) : call.args.view) as View;
 
   /** Opens the form as Alice would, and returns the view Slack was asked to show. */
   async function openForm(): Promise<View> {
-    const body = commandBody('request', { trigger_id: FORM_TRIGGER });
+    formTrigger = freshTriggerId();
+    const body = commandBody('request', { trigger_id: formTrigger });
     const res = await h.post(body, signedHeaders(h.secrets.signingSecret, body, FORM));
     expect(res.status).toBe(200);
     await res.text();

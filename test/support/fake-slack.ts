@@ -31,6 +31,8 @@ export class FakeSlack {
   private ts = 1722950400;
   /** Methods made to fail with an HTTP status for the next N calls (429s and 500s). */
   private readonly failures = new Map<string, { status: number; remaining: number; retryAfter?: number }>();
+  /** Methods whose calls are answered only once released (see `hold`). */
+  private readonly held = new Map<string, Promise<void>>();
   url = '';
 
   addUser(user: FakeUser): this {
@@ -51,6 +53,21 @@ export class FakeSlack {
 
   failNext(method: string, status: number, times: number, retryAfter?: number): void {
     this.failures.set(method, { status, remaining: times, ...(retryAfter === undefined ? {} : { retryAfter }) });
+  }
+
+  /**
+   * A slow Slack: calls to `method` are recorded when they arrive (Slack has them) but answered only once the
+   * returned function is called, so the app's call stays in flight until then. Calls after the release are
+   * answered at once.
+   */
+  hold(method: string): () => void {
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    this.held.set(method, gate);
+    return () => {
+      if (this.held.get(method) === gate) this.held.delete(method);
+      release();
+    };
   }
 
   get apiUrl(): string {
@@ -107,6 +124,8 @@ export class FakeSlack {
       return { status: failure.status, body: { ok: false, error: 'fake_failure' }, headers };
     }
     this.calls.push({ method, args });
+    const gate = this.held.get(method);
+    if (gate) await gate;
     return { status: 200, body: this.answer(method, args) };
   }
 

@@ -6,6 +6,7 @@
 import type { App } from '@slack/bolt';
 import type { UseCaseDeps } from '../../../use-cases/deps.js';
 import { openHome } from '../../../use-cases/home-view.js';
+import { refusalIn } from '../request-guard.js';
 import { registerActions } from './actions.js';
 import { registerAdmin } from './admin.js';
 import { registerCommands } from './commands.js';
@@ -25,6 +26,8 @@ export function registerSlackHandlers(app: App, deps: UseCaseDeps): void {
   });
 
   app.error(async (error) => {
+    // The request guard's refusal is not a failure: rethrown, it reaches the receiver, which answers its status.
+    if (refusalIn(error)) throw error;
     deps.log.error({ err: error }, 'unhandled Slack listener error');
   });
 }
