@@ -22,6 +22,55 @@ import { CAPPED_BACKOFF, JOB, RECONCILE_SCHEDULER_ID, cappedBackoff, type Backof
 /** Drift detection runs after every this many reconciles (of this process). */
 export const DRIFT_EVERY = 10;
 
+/**
+ * How fast a job whose worker died (SIGKILL, OOM, a lost node) is taken over by another worker. BullMQ (6.7)
+ * finds it with its stall check, and nothing else does: the reconciler leaves an `active` job alone.
+ *
+ * - The running worker holds a lock on the job (`lockDuration`) and renews it every `lockRenewTime`. A dead
+ *   worker stops renewing, so its lock lapses at most `lockDuration` after the crash.
+ * - Every `stalledInterval` one worker (a Redis key keeps it to one check per interval across processes)
+ *   moves the active jobs it marked at its previous check and whose lock has lapsed back to `wait`, where an
+ *   idle worker takes them at once; then it marks all active jobs again (a renewal unmarks a job).
+ *
+ * So a crashed job is running again at most lockDuration + stalledInterval = 15 s after the crash (BullMQ's
+ * defaults, 30 s + 30 s, gave 30–60 s), well inside the default RECONCILE_INTERVAL (30 s) the architecture
+ * promises for a revoke whose job was lost. The renewal every 2.5 s (BullMQ's default would be 5 s) leaves a
+ * live worker 7.5 s of missed renewals before its lock lapses. Cost: one stall-check script every 5 s per
+ * queue and one lock renewal every 2.5 s per worker with a running job; nothing for Redis.
+ *
+ * A live worker can still lose its lock: its event loop blocked, or Redis unreachable, for longer than that
+ * margin. The stall check then hands the job to another worker while the first one is still running it, and
+ * the job runs twice, at the same time. That is safe here:
+ * - grant and revoke run under the target lock (`withTargetLock`, a PostgreSQL advisory lock on resource and
+ *   principal; activate-grant.ts, revoke-grant.ts), so the second run waits for the first and then re-reads
+ *   the request under the lock: `approved`/`active`/`revoking` was already moved on, so it does nothing
+ *   ('not-approved', 'nothing-to-do'). Every transition is also a compare-and-swap on the request's version,
+ *   and the provider's grant and revoke are idempotent (GRANT of a held role, REVOKE of a missing one);
+ * - a check (expire, remind, escalate, warn) is a compare-and-swap transition: the second one is refused;
+ * - the reconcile job reads PostgreSQL and enqueues idempotently;
+ * - a delivery is not serialised: a direct message could be sent twice (chat is at-least-once already, see
+ *   docs/reliability.md); a card update is safe to repeat. The first run's completion is then refused by
+ *   BullMQ (its lock is gone), which is logged as a worker error.
+ *
+ * `maxStalledCount` (BullMQ's default, 1, made explicit): a job may be taken over once; a job that stalls a
+ * second time (a job that keeps killing its worker, say) is failed for good with "job stalled more than
+ * allowable limit" by the next worker that picks it up (an unrecoverable failure: no retry, whatever its
+ * `attempts`). Nothing is lost by that: the request's state is in PostgreSQL and the reconciler, within one
+ * RECONCILE_INTERVAL, calls ensureRevoke / ensureGrant / ensureCheck / ensureDelivery for it, whose "ensure"
+ * revives a job in the failed set (bullmq-queue.ts). Only a revoke that keeps crashing its worker is thereby
+ * slowed down to one attempt per reconcile interval.
+ *
+ * Constants, not configuration: they are a bound of the safety promise ("revoked on time"), not a knob.
+ */
+export const STALL_SETTINGS = {
+  lockDuration: 10_000,
+  lockRenewTime: 2_500,
+  stalledInterval: 5_000,
+  maxStalledCount: 1,
+} as const;
+/** The longest a job whose worker died waits before another worker runs it again (plus the pick-up). */
+export const CRASHED_JOB_TAKEOVER_MS = STALL_SETTINGS.lockDuration + STALL_SETTINGS.stalledInterval;
+
 export interface WorkerSettings {
   prefix: string;
   reconcileIntervalMs: number;
@@ -88,6 +137,7 @@ export async function startWorkers(
       connection,
       prefix: settings.prefix,
       concurrency: settings.concurrency ?? 4,
+      ...STALL_SETTINGS,
       settings: {
         backoffStrategy: (attemptsMade: number, type?: string) =>
           type === CAPPED_BACKOFF ? cappedBackoff(attemptsMade, settings.revokeBackoff) : 1000 * 2 ** (attemptsMade - 1),
@@ -97,7 +147,7 @@ export async function startWorkers(
   const notify = new Worker(
     queue.notify.name,
     async (job: Job) => deliverNotification(deps, (job.data as { notificationId: string }).notificationId),
-    { connection, prefix: settings.prefix, concurrency: settings.concurrency ?? 4 },
+    { connection, prefix: settings.prefix, concurrency: settings.concurrency ?? 4, ...STALL_SETTINGS },
   );
   for (const w of [access, notify]) {
     w.on('failed', (job, err) => deps.log.warn({ job: job?.id, err: err.message }, 'job attempt failed'));

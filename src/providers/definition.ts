@@ -4,6 +4,7 @@
  * settings name, and a factory. Secrets never appear in the policy: settings only name the variables.
  */
 import { z } from 'zod';
+import { HOUR, SECOND, parseDuration } from '../domain/duration.js';
 import type { AccessProvider } from '../use-cases/ports.js';
 
 export type Env = Readonly<Record<string, string | undefined>>;
@@ -50,3 +51,49 @@ export function resolveEnv(env: Env, name: string, settingPath: string): string 
   }
   return value;
 }
+
+/**
+ * How long one statement on a target may wait for a lock (`lock_timeout`) or run at all (`statement_timeout`)
+ * before it fails, as a retryable error: a GRANT or REVOKE blocked by someone else's open transaction must
+ * turn into a failed attempt that is retried (and, for a revoke, alerted on), never a wait without end.
+ */
+export const TIMEOUT_DEFAULTS = { lockMs: 10 * SECOND, statementMs: 30 * SECOND } as const;
+const TIMEOUT_BOUNDS = { minMs: SECOND, maxMs: HOUR };
+
+/**
+ * A timeout setting (`lock_timeout: 10s`), 1s to 1h. Validated here and kept as written (a provider's settings
+ * are parsed again when it is built), converted with `timeoutMs`.
+ */
+export const timeoutSetting = z.string({ error: 'must be a duration like 10s, 30s or 2m' }).superRefine((text, ctx) => {
+  const parsed = parseDuration(text, TIMEOUT_BOUNDS);
+  if (!parsed.ok) ctx.addIssue({ code: 'custom', message: parsed.problem });
+});
+
+/** A validated timeout setting in milliseconds, or the default when it is absent. */
+export function timeoutMs(text: string | undefined, fallbackMs: number): number {
+  if (text === undefined) return fallbackMs;
+  const parsed = parseDuration(text, TIMEOUT_BOUNDS);
+  if (!parsed.ok) throw new Error(parsed.problem);
+  return parsed.ms;
+}
+
+/** The timeouts of a provider's settings (`lock_timeout`, `statement_timeout`), defaults filled in. */
+export function timeoutsOf(settings: { lock_timeout?: string | undefined; statement_timeout?: string | undefined }): TargetTimeouts {
+  return {
+    lockMs: timeoutMs(settings.lock_timeout, TIMEOUT_DEFAULTS.lockMs),
+    statementMs: timeoutMs(settings.statement_timeout, TIMEOUT_DEFAULTS.statementMs),
+  };
+}
+
+export interface TargetTimeouts {
+  /** The longest one statement waits for a lock held by another session. */
+  lockMs: number;
+  /** The longest one statement runs, waits included. */
+  statementMs: number;
+}
+
+/** The zod shape of the two settings, for a provider's `settingsSchema`. */
+export const timeoutShape = {
+  lock_timeout: timeoutSetting.optional(),
+  statement_timeout: timeoutSetting.optional(),
+};

@@ -40,7 +40,7 @@ import mysql from 'mysql2/promise';
 import { z } from 'zod';
 import { PermanentProviderError, type AccessProvider, type GrantTarget, type Logger, type ProviderCheck } from '../use-cases/ports.js';
 import { CheckReport, hasMariadbPrivilege, parseMariadbGrants, uniqueGrants } from './check.js';
-import { envConnection, resolveEnv, type ProviderDefinition } from './definition.js';
+import { envConnection, resolveEnv, TIMEOUT_DEFAULTS, timeoutShape, timeoutsOf, type ProviderDefinition, type TargetTimeouts } from './definition.js';
 
 /** Server error numbers that retrying cannot fix. */
 const PERMANENT_ERRNOS = new Set([
@@ -57,12 +57,29 @@ const ER_INVALID_ROLE = 1959;
 /** "Cannot revoke role": not granted, or the grantee does not exist. */
 const ER_CANNOT_REVOKE_ROLE = 1962;
 const ER_NO_SUCH_THREAD = 1094;
+/**
+ * A statement the server gave up on: ER_LOCK_WAIT_TIMEOUT (`lock_wait_timeout` on a metadata lock,
+ * `innodb_lock_wait_timeout` on a row lock) and ER_STATEMENT_TIMEOUT (`max_statement_time`, which also ends a
+ * REVOKE waiting on a table lock, e.g. `LOCK TABLES mysql.roles_mapping WRITE`, or on FLUSH TABLES WITH READ
+ * LOCK). Retryable, like every errno not listed above; named here for the message.
+ */
+const ER_LOCK_WAIT_TIMEOUT = 1205;
+const ER_STATEMENT_TIMEOUT = 1969;
 
 /** mysql.global_priv / roles_mapping store names as CHAR(128) utf8mb3. */
 const MAX_NAME_CHARS = 128;
 const MAX_HOST_CHARS = 255;
 /** Pinned per session: backslash escaping stays valid, GRANT never creates an account, events run in UTC. */
 const SESSION_SETUP = "SET SESSION sql_mode = 'STRICT_ALL_TABLES,NO_ENGINE_SUBSTITUTION,NO_AUTO_CREATE_USER', time_zone = '+00:00'";
+
+/**
+ * The session's bounds, in seconds: `lock_wait_timeout` (metadata locks) and `innodb_lock_wait_timeout` (row
+ * locks) take whole seconds (at least 1), `max_statement_time` (MariaDB only) fractions too.
+ */
+function timeoutSetup({ lockMs, statementMs }: TargetTimeouts): string {
+  const lock = Math.max(1, Math.ceil(lockMs / 1000));
+  return `SET SESSION lock_wait_timeout = ${lock}, innodb_lock_wait_timeout = ${lock}, max_statement_time = ${statementMs / 1000}`;
+}
 
 export interface MysqlRoleProviderOptions {
   /** `mysql://user:password@host:port/` (or `mariadb://`); `?ssl=true` turns on TLS. A secret. */
@@ -73,6 +90,8 @@ export interface MysqlRoleProviderOptions {
   expiryEventSchema?: string;
   /** Where best-effort problems go (names only, never the URL). Default: `process.emitWarning`. */
   log?: Pick<Logger, 'warn'>;
+  /** Bounds on every statement (default 10 s lock wait, 30 s per statement). */
+  timeouts?: Partial<TargetTimeouts>;
 }
 
 type Conn = mysql.PoolConnection;
@@ -84,7 +103,8 @@ export class MysqlRoleProvider implements AccessProvider {
   readonly #host: string;
   readonly #eventSchema: string | undefined;
   readonly #log: Pick<Logger, 'warn'>;
-  /** Core connections that ran `SESSION_SETUP`. */
+  readonly #timeouts: TargetTimeouts;
+  /** Core connections that ran `SESSION_SETUP` and the timeouts. */
   readonly #ready = new WeakSet<object>();
   #serverChecked = false;
   #schedulerWarned = false;
@@ -93,6 +113,7 @@ export class MysqlRoleProvider implements AccessProvider {
     this.#host = options.host ?? '%';
     checkHost(this.#host);
     this.#eventSchema = options.expiryEventSchema;
+    this.#timeouts = { ...TIMEOUT_DEFAULTS, ...options.timeouts };
     this.#log = options.log ?? { warn: (obj, msg) => process.emitWarning(`${msg ?? 'mysql provider'} ${JSON.stringify(obj)}`, 'AccessbotWarning') };
     // Lazy: createPool connects on first use.
     this.#pool = mysql.createPool({
@@ -384,12 +405,13 @@ export class MysqlRoleProvider implements AccessProvider {
     }
   }
 
-  /** Runs `work` on one pooled connection, set up once with the pinned session settings. */
+  /** Runs `work` on one pooled connection, set up once with the pinned session settings and the timeouts. */
   async #run<T>(work: (c: Conn) => Promise<T>): Promise<T> {
     const c = await this.#pool.getConnection();
     try {
       if (!this.#ready.has(c.connection)) {
         await c.query(SESSION_SETUP);
+        await c.query(timeoutSetup(this.#timeouts));
         this.#ready.add(c.connection);
       }
       if (!this.#serverChecked) {
@@ -546,19 +568,19 @@ const schemaName = z.string().regex(/^[A-Za-z0-9_$]{1,64}$/, { error: 'must be a
 /**
  * `provider: mysql` in the policy: `connection: { env: NAME }` names the variable holding the URL; `host`
  * is the host part of every principal's account (default `%`); `expiry_event_schema` turns on the
- * best-effort expiry event.
+ * best-effort expiry event; `lock_timeout` and `statement_timeout` bound every statement.
  */
-const settingsSchema = z.object({ connection: envConnection, host: accountHost.optional(), expiry_event_schema: schemaName.optional() });
+const settingsSchema = z.object({ connection: envConnection, host: accountHost.optional(), expiry_event_schema: schemaName.optional(), ...timeoutShape });
 
 export const mysqlProvider: ProviderDefinition = {
   name: 'mysql',
   shape: settingsSchema.shape,
   envNames: (settings) => [{ setting: 'connection.env', variable: settingsSchema.parse(settings).connection.env }],
   create(settings, env, path) {
-    const { connection, host, expiry_event_schema } = settingsSchema.parse(settings);
+    const { connection, host, expiry_event_schema, ...timeouts } = settingsSchema.parse(settings);
     const url = resolveEnv(env, connection.env, `${path}.connection.env`);
     try {
-      return new MysqlRoleProvider({ url, ...(host !== undefined && { host }), ...(expiry_event_schema !== undefined && { expiryEventSchema: expiry_event_schema }) });
+      return new MysqlRoleProvider({ url, timeouts: timeoutsOf(timeouts), ...(host !== undefined && { host }), ...(expiry_event_schema !== undefined && { expiryEventSchema: expiry_event_schema }) });
     } catch {
       throw new Error(`${path}.connection.env: environment variable ${connection.env} is not a valid mysql:// connection URL`);
     }

@@ -24,7 +24,7 @@ import {
   type ProviderCheck,
 } from '../use-cases/ports.js';
 import { CheckReport, uniqueGrants } from './check.js';
-import { envConnection, envName, resolveEnv, type ProviderDefinition } from './definition.js';
+import { envConnection, envName, resolveEnv, TIMEOUT_DEFAULTS, timeoutShape, timeoutsOf, type ProviderDefinition, type TargetTimeouts } from './definition.js';
 import { derivePassword, loginRoleName, requestIdOfLoginRole, scramVerifier } from './postgres-login.js';
 import { surviveConnectionLoss } from '../store/connection-loss.js';
 
@@ -34,6 +34,13 @@ const PERMANENT_SQLSTATES = new Set([
   '42501', // insufficient_privilege: the bot lacks ADMIN OPTION on the role (or pg_signal_backend)
   '0LP01', // invalid_grant_operation: the grant would make a membership loop
 ]);
+/**
+ * A statement the target gave up on: lock_not_available (it waited longer than `lock_timeout`, e.g. behind a
+ * DBA's open transaction on the same membership) and query_canceled (`statement_timeout`). Retryable, like
+ * every SQLSTATE not listed above; named here for the message.
+ */
+const LOCK_NOT_AVAILABLE = '55P03';
+const QUERY_CANCELED = '57014';
 const UNDEFINED_OBJECT = '42704';
 /** dependent_objects_still_exist: DROP ROLE of a role that owns objects or holds privileges on them. */
 const DEPENDENT_OBJECTS = '2BP01';
@@ -53,6 +60,8 @@ export interface PostgresRoleProviderOptions {
   mode?: 'membership' | 'login';
   /** `mode: login` only: the HMAC key the passwords derive from. A secret. */
   passwordKey?: string;
+  /** Bounds on every statement that reads or changes roles (default 10 s lock wait, 30 s per statement). */
+  timeouts?: Partial<TargetTimeouts>;
 }
 
 export class PostgresRoleProvider implements AccessProvider {
@@ -61,12 +70,14 @@ export class PostgresRoleProvider implements AccessProvider {
   readonly mode: 'membership' | 'login';
   readonly #sql: postgres.Sql;
   readonly #passwordKey: string | undefined;
+  readonly #timeouts: TargetTimeouts;
 
   constructor(options: PostgresRoleProviderOptions) {
     this.mode = options.mode ?? 'membership';
     this.perGrantObjects = this.mode === 'login';
     if (this.mode === 'login' && !options.passwordKey) throw new Error('mode login needs a password key');
     this.#passwordKey = options.passwordKey;
+    this.#timeouts = { ...TIMEOUT_DEFAULTS, ...options.timeouts };
     try {
       this.#sql = postgres(options.url, {
         max: 2,
@@ -97,15 +108,15 @@ export class PostgresRoleProvider implements AccessProvider {
     try {
       // Direct memberships only: what GRANT/REVOKE of this provider changes. A principal that does not exist
       // simply matches no row. DISTINCT because PostgreSQL 16+ keeps one row per grantor.
-      rows = await this.#sql<{ rolname: string }[]>`
+      rows = await this.#bounded((tx) => tx<{ rolname: string }[]>`
         SELECT DISTINCT r.rolname
         FROM pg_auth_members m
         JOIN pg_roles r ON r.oid = m.roleid
         JOIN pg_roles u ON u.oid = m.member
         WHERE u.rolname = ${principal}
-          AND r.rolname IN (SELECT jsonb_array_elements_text(${jsonList(grants)}::text::jsonb))`;
+          AND r.rolname IN (SELECT jsonb_array_elements_text(${jsonList(grants)}::text::jsonb))`);
     } catch (error) {
-      throw providerError(error, `cannot read the memberships of "${principal}"`);
+      throw this.#error(error, `cannot read the memberships of "${principal}"`);
     }
     const names = new Set(rows.map((row) => row.rolname));
     return grants.filter((grant) => names.has(grant));
@@ -122,18 +133,19 @@ export class PostgresRoleProvider implements AccessProvider {
     if (grants.length === 0) return;
     try {
       // One transaction: a failure on any role leaves none of them granted. Granting a held role is a NOTICE.
-      await this.#begin(async (tx) => {
+      await this.#bounded(async (tx) => {
         for (const stmt of await statements(tx, 'GRANT %I TO %I', grants, principal)) await tx.unsafe(stmt);
       });
     } catch (error) {
-      throw providerError(error, `cannot grant ${quoteList(grants)} to "${principal}"`);
+      throw this.#error(error, `cannot grant ${quoteList(grants)} to "${principal}"`);
     }
   }
 
   /**
    * Revokes each role on its own (no transaction), so one failing role never keeps the others granted, then
    * ends every session of the principal: a session that ran `SET ROLE` keeps the role's privileges after
-   * REVOKE, until it disconnects.
+   * REVOKE, until it disconnects. Each REVOKE is its own short transaction under the timeouts: one blocked by
+   * another session's lock fails (retryably) after `lock_timeout` instead of waiting without end.
    */
   async revoke(target: GrantTarget): Promise<void> {
     if (this.mode === 'login') return this.#revokeLogin(target);
@@ -145,16 +157,17 @@ export class PostgresRoleProvider implements AccessProvider {
       const stmts = await statements(this.#sql, 'REVOKE %I FROM %I', grants, principal);
       for (const [i, stmt] of stmts.entries()) {
         try {
-          await this.#sql.unsafe(stmt);
+          await this.#bounded((tx) => tx.unsafe(stmt));
         } catch (error) {
           // A missing role or principal holds nothing: already revoked. Not granted at all is only a WARNING.
           if (sqlstate(error) === UNDEFINED_OBJECT) continue;
-          failures.push(providerError(error, `cannot revoke "${grants[i] ?? '?'}" from "${principal}"`));
+          failures.push(this.#error(error, `cannot revoke "${grants[i] ?? '?'}" from "${principal}"`));
         }
       }
     } catch (error) {
-      failures.push(providerError(error, `cannot revoke ${quoteList(grants)} from "${principal}"`));
+      failures.push(this.#error(error, `cannot revoke ${quoteList(grants)} from "${principal}"`));
     }
+    // Outside the timeouts: it takes no lock, and waits at most TERMINATE_WAIT_MS for each session it ends.
     try {
       await this.#sql`
         SELECT pg_terminate_backend(pid, ${TERMINATE_WAIT_MS}::bigint)
@@ -184,7 +197,7 @@ export class PostgresRoleProvider implements AccessProvider {
     const until = expiresAt.toISOString();
     const list = jsonList(grants);
     try {
-      await this.#begin(async (tx) => {
+      await this.#bounded(async (tx) => {
         const [found] = await tx<{ one: number }[]>`SELECT 1 AS one FROM pg_roles WHERE rolname = ${role}`;
         if (!found) {
           const verifier = scramVerifier(derivePassword(this.#passwordKey as string, requestId));
@@ -206,7 +219,7 @@ export class PostgresRoleProvider implements AccessProvider {
         await tx.unsafe(comment!.stmt);
       });
     } catch (error) {
-      throw providerError(error, `cannot create or renew the login role "${role}" in ${quoteList(grants)}`);
+      throw this.#error(error, `cannot create or renew the login role "${role}" in ${quoteList(grants)}`);
     }
   }
 
@@ -224,30 +237,39 @@ export class PostgresRoleProvider implements AccessProvider {
     const role = loginRoleName(requestId);
     checkIdentifiers(role, []);
     try {
-      const [found] = await this.#sql<{ one: number }[]>`SELECT 1 AS one FROM pg_roles WHERE rolname = ${role}`;
+      // NOLOGIN commits before the sessions are ended, so nobody logs in again meanwhile.
+      const found = await this.#bounded(async (tx) => {
+        const [row] = await tx<{ one: number }[]>`SELECT 1 AS one FROM pg_roles WHERE rolname = ${role}`;
+        if (!row) return false;
+        const [nologin] = await tx<{ stmt: string }[]>`SELECT format('ALTER ROLE %I NOLOGIN', ${role}::text) AS stmt`;
+        await tx.unsafe(nologin!.stmt);
+        return true;
+      });
       if (!found) return;
-      const [nologin] = await this.#sql<{ stmt: string }[]>`SELECT format('ALTER ROLE %I NOLOGIN', ${role}::text) AS stmt`;
-      await this.#sql.unsafe(nologin!.stmt);
       await this.#sql`
         SELECT pg_terminate_backend(pid, ${TERMINATE_WAIT_MS}::bigint)
         FROM pg_stat_activity
         WHERE usename = ${role} AND pid <> pg_backend_pid()`;
-      const [drop] = await this.#sql<{ stmt: string }[]>`SELECT format('DROP ROLE IF EXISTS %I', ${role}::text) AS stmt`;
-      await this.#sql.unsafe(drop!.stmt);
+      await this.#bounded(async (tx) => {
+        const [drop] = await tx<{ stmt: string }[]>`SELECT format('DROP ROLE IF EXISTS %I', ${role}::text) AS stmt`;
+        await tx.unsafe(drop!.stmt);
+      });
     } catch (error) {
       if (error instanceof postgres.PostgresError && error.code === UNDEFINED_OBJECT) return; // dropped meanwhile
       if (!(error instanceof postgres.PostgresError) || error.code !== DEPENDENT_OBJECTS) {
-        throw providerError(error, `cannot drop the login role "${role}"`);
+        throw this.#error(error, `cannot drop the login role "${role}"`);
       }
       const objects = oneLine(error.detail ?? 'objects not listed');
       try {
-        const memberships = await this.#sql<{ stmt: string }[]>`
-          SELECT format('REVOKE %I FROM %I', r.rolname, u.rolname) AS stmt
-          FROM pg_auth_members m JOIN pg_roles r ON r.oid = m.roleid JOIN pg_roles u ON u.oid = m.member
-          WHERE u.rolname = ${role}`;
-        for (const { stmt } of memberships) await this.#sql.unsafe(stmt);
+        await this.#bounded(async (tx) => {
+          const memberships = await tx<{ stmt: string }[]>`
+            SELECT format('REVOKE %I FROM %I', r.rolname, u.rolname) AS stmt
+            FROM pg_auth_members m JOIN pg_roles r ON r.oid = m.roleid JOIN pg_roles u ON u.oid = m.member
+            WHERE u.rolname = ${role}`;
+          for (const { stmt } of memberships) await tx.unsafe(stmt);
+        });
       } catch (cleanup) {
-        throw providerError(cleanup, `cannot drop the login role "${role}" (it owns or holds objects: ${objects}), nor revoke its roles`);
+        throw this.#error(cleanup, `cannot drop the login role "${role}" (it owns or holds objects: ${objects}), nor revoke its roles`);
       }
       throw new PermanentProviderError(
         `cannot drop the login role "${role}": it owns or holds objects (${objects}). It can no longer log in and holds no role; ` +
@@ -287,22 +309,22 @@ export class PostgresRoleProvider implements AccessProvider {
     const context = `cannot list the memberships of ${quoteList(grants)} granted by the bot`;
     let rows: { principal: string; grant: string }[];
     try {
-      const [bot] = await this.#sql<{ superuser: boolean }[]>`SELECT rolsuper AS superuser FROM pg_roles WHERE rolname = current_user`;
+      const [bot] = await this.#bounded((tx) => tx<{ superuser: boolean }[]>`SELECT rolsuper AS superuser FROM pg_roles WHERE rolname = current_user`);
       if (bot?.superuser !== false) {
         throw new PermanentProviderError(
           `${context}: the bot is a superuser, whose grants cannot be told from other superusers'; use a dedicated role with ADMIN OPTION`,
         );
       }
-      rows = await this.#sql<{ principal: string; grant: string }[]>`
+      rows = await this.#bounded((tx) => tx<{ principal: string; grant: string }[]>`
         SELECT DISTINCT u.rolname AS principal, r.rolname AS grant
         FROM pg_auth_members m
         JOIN pg_roles r ON r.oid = m.roleid
         JOIN pg_roles u ON u.oid = m.member
         WHERE m.grantor = (SELECT oid FROM pg_roles WHERE rolname = current_user)
           AND r.rolname IN (SELECT jsonb_array_elements_text(${jsonList(grants)}::text::jsonb))
-        ORDER BY 2, 1`;
+        ORDER BY 2, 1`);
     } catch (error) {
-      throw providerError(error, context);
+      throw this.#error(error, context);
     }
     if (this.mode === 'login') {
       // A login role is named after its request, which decides; roles named otherwise are not ours to judge.
@@ -401,6 +423,32 @@ export class PostgresRoleProvider implements AccessProvider {
     return surviveConnectionLoss<postgres.TransactionSql, T>((body) => this.#sql.begin(body) as Promise<T>, work);
   }
 
+  /**
+   * A transaction whose statements wait at most `lock_timeout` for a lock and run at most `statement_timeout`:
+   * `SET LOCAL` (through `set_config(…, true)`), not startup parameters or a session `SET`, so it holds through
+   * a transaction-pooling proxy too (PgBouncer refuses unknown startup parameters, and a session setting
+   * would leak to its other clients). Exceeding either fails the statement with 55P03 or 57014: retryable.
+   */
+  #bounded<T>(work: (tx: postgres.TransactionSql) => Promise<T>): Promise<T> {
+    const { lockMs, statementMs } = this.#timeouts;
+    return this.#begin(async (tx) => {
+      await tx`SELECT set_config('lock_timeout', ${String(lockMs)}, true), set_config('statement_timeout', ${String(statementMs)}, true)`;
+      return work(tx);
+    });
+  }
+
+  /** A provider error, saying which bound a timed-out statement hit. */
+  #error(error: unknown, context: string): Error {
+    const state = sqlstate(error);
+    if (state === LOCK_NOT_AVAILABLE) {
+      return new Error(`${context}: waited longer than lock_timeout (${seconds(this.#timeouts.lockMs)}) for a lock another session holds on the target (SQLSTATE ${state}); retryable`);
+    }
+    if (state === QUERY_CANCELED) {
+      return new Error(`${context}: cancelled on the target, by statement_timeout (${seconds(this.#timeouts.statementMs)}) or by an administrator (SQLSTATE ${state}); retryable`);
+    }
+    return providerError(error, context);
+  }
+
   async close(): Promise<void> {
     await this.#sql.end({ timeout: 5 });
   }
@@ -416,6 +464,10 @@ export function describePgError(error: unknown): string {
   const code = (error as { code?: unknown } | null)?.code;
   if (typeof code === 'string' && /^[A-Z0-9_]+$/.test(code)) return `driver error ${code}`;
   return `unexpected driver error (${error instanceof Error ? error.name : typeof error})`;
+}
+
+function seconds(ms: number): string {
+  return `${ms / 1000}s`;
 }
 
 /** A server DETAIL on one line. */
@@ -480,6 +532,7 @@ const MIN_PASSWORD_KEY = 32;
  */
 const settingsSchema = z.object({
   connection: envConnection,
+  ...timeoutShape,
   mode: z
     .enum(['membership', 'login'], {
       error: 'must be membership (grant roles to an existing user) or login (create a login role per grant)',
@@ -505,7 +558,7 @@ export const postgresProvider: ProviderDefinition = {
   shape: settingsSchema.shape,
   envNames: envNamesOf,
   create(settings, env, path) {
-    const { connection, mode = 'membership', password_key } = settingsSchema.parse(settings);
+    const { connection, mode = 'membership', password_key, ...timeouts } = settingsSchema.parse(settings);
     const url = resolveEnv(env, connection.env, `${path}.connection.env`);
     let passwordKey: string | undefined;
     if (mode === 'login') {
@@ -522,7 +575,7 @@ export const postgresProvider: ProviderDefinition = {
       throw new Error(`${path}.password_key: only used with mode: login`);
     }
     try {
-      return new PostgresRoleProvider({ url, mode, ...(passwordKey ? { passwordKey } : {}) });
+      return new PostgresRoleProvider({ url, mode, timeouts: timeoutsOf(timeouts), ...(passwordKey ? { passwordKey } : {}) });
     } catch {
       throw new Error(`${path}.connection.env: environment variable ${connection.env} is not a valid connection URL`);
     }

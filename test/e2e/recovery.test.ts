@@ -1,15 +1,19 @@
 /**
  * Nothing depends on a process staying alive or on Redis keeping its data: PostgreSQL is the system of
  * record and the reconciler rebuilds the queue's work from it. Also: a failing revoke is retried until it
- * succeeds, and the approvers are told once when it keeps failing.
+ * succeeds, and the approvers are told once when it keeps failing, including when the target blocks the
+ * REVOKE (it then fails after the resource's lock_timeout instead of waiting for ever).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FakeSlack } from '../support/fake-slack.js';
+import { urlFor } from '../support/env.js';
 import { APPROVERS_CHANNEL, USERS, eventually, requestIdIn, startHarness, type Harness } from '../support/harness.js';
+import { holdInTransaction, sessionsWaitingOnLock } from '../support/locks.js';
 
 let h: Harness;
 beforeAll(async () => {
-  h = await startHarness('recovery', { reconcileInterval: '1s' });
+  // A short lock_timeout, so a REVOKE blocked on the target fails (and is retried) within a second.
+  h = await startHarness('recovery', { reconcileInterval: '1s', resourceSettings: '    lock_timeout: 1s\n    statement_timeout: 5s' });
 });
 afterAll(async () => {
   await h?.close();
@@ -100,5 +104,41 @@ describe('when the revoke keeps failing', () => {
     await eventually(async () => expect(await statusOf(id)).toBe('revoked'), 15_000);
     expect(await hasRead()).toBe(false);
     await eventually(() => expect(channelPosts(/recover|revoked/i).filter((c) => JSON.stringify(c.args).includes(id)).length).toBe(1));
+  });
+
+  it("a REVOKE blocked on the target (a DBA's open transaction) fails after lock_timeout, is retried and alerted once, then completes when the lock goes", async () => {
+    const id = await grantRead('5s');
+    const about = (c: { args: Record<string, unknown> }) => JSON.stringify(c.args).includes(id);
+    // A DBA's uncommitted REVOKE of the same membership: the bot's REVOKE waits on its row lock.
+    const dba = await holdInTransaction(urlFor(h.target.database), [`REVOKE "${h.target.roles.read}" FROM "${h.target.principal}"`]);
+    try {
+      // The bot's REVOKE is really waiting on the lock (not failing for another reason)...
+      await eventually(
+        async () => expect(await sessionsWaitingOnLock(h.target.sql, h.target.database, { except: dba.pid, application: 'accessbot' })).not.toHaveLength(0),
+        15_000,
+      );
+      // ...and gives up after lock_timeout, each attempt: the revoke keeps failing rather than hanging.
+      await eventually(async () => {
+        const [r] = await h.sql`SELECT status, revoke_attempts, last_error FROM access_requests WHERE id = ${id}`;
+        expect(r?.status).toBe('revoking');
+        expect(r!.revoke_attempts).toBeGreaterThanOrEqual(4);
+        expect(r!.last_error).toMatch(/lock_timeout \(1s\)/);
+      }, 20_000);
+      expect(await hasRead()).toBe(true);
+      const failing = channelPosts(/fail/i).filter(about);
+      expect(failing).toHaveLength(1);
+      expect(JSON.stringify(FakeSlack.blocks(failing[0]!))).toMatch(/lock_timeout/);
+      const cardUpdates = h.slack.callsTo('chat.update').filter(about);
+      expect(cardUpdates.some((c) => /fail/i.test(JSON.stringify(FakeSlack.blocks(c))))).toBe(true);
+      expect(JSON.stringify(h.slack.calls)).not.toContain(h.target.botPassword);
+    } finally {
+      await dba.release(); // the DBA rolls back: the membership is still there, for the bot to revoke
+    }
+    await eventually(async () => expect(await statusOf(id)).toBe('revoked'), 15_000);
+    expect(await hasRead()).toBe(false);
+    await eventually(() => expect(channelPosts(/recover/i).filter(about)).toHaveLength(1));
+    await new Promise((r) => setTimeout(r, 1_500));
+    expect(channelPosts(/fail/i).filter(about)).toHaveLength(1);
+    expect(channelPosts(/recover/i).filter(about)).toHaveLength(1);
   });
 });

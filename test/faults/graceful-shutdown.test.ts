@@ -5,19 +5,21 @@
  * half-done, and what it owed (the "granted" DM) is delivered after the next start.
  *
  * The slow grant is honest: the bot's GRANT waits behind someone else's uncommitted GRANT of the same
- * membership (a DBA's open transaction), which PostgreSQL serialises on pg_auth_members' unique index.
+ * membership (a DBA's open transaction), which PostgreSQL serialises on pg_auth_members' unique index. The
+ * resource's lock_timeout is raised to 1m so the GRANT outlasts the test's wait (a few seconds) instead of
+ * giving up after the 10 s default (then the attempt would fail and the job retry).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { killApp, spawnApp, type ChildApp } from '../support/child-app.js';
 import { ADMIN_URL } from '../support/env.js';
 import { APPROVERS_CHANNEL, USERS, eventually, requestIdIn, startHarness, type Harness } from '../support/harness.js';
-import { holdInTransaction, sessionsWaitingOnLock } from '../support/locks.js';
+import { holdInTransaction, LONG_LOCK_WAIT, sessionsWaitingOnLock } from '../support/locks.js';
 
 let h: Harness;
 let app: ChildApp | null = null;
 beforeAll(async () => {
   // The harness provides the database, fake Slack, target and policy; its own instance is web-only and idle.
-  h = await startHarness('shutdown', { worker: false, reconcileInterval: '1s' });
+  h = await startHarness('shutdown', { worker: false, reconcileInterval: '1s', resourceSettings: LONG_LOCK_WAIT });
 });
 afterAll(async () => {
   await killApp(app);

@@ -9,7 +9,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { killApp, spawnApp, type ChildApp } from '../support/child-app.js';
 import { ADMIN_URL } from '../support/env.js';
 import { APPROVERS_CHANNEL, USERS, eventually, requestIdIn, startHarness, type Harness, type SlackSender } from '../support/harness.js';
-import { holdInTransaction, holdRequestRow, sessionsWaitingOnLock, type HeldLock } from '../support/locks.js';
+import { holdInTransaction, holdRequestRow, LONG_LOCK_WAIT, sessionsWaitingOnLock, type HeldLock } from '../support/locks.js';
 import { startPrivatePostgres, type PrivatePostgres } from '../support/private-servers.js';
 
 let pg: PrivatePostgres;
@@ -20,7 +20,8 @@ beforeAll(async () => {
   pg = await startPrivatePostgres();
   const database = await pg.createDatabase('accessbot_pgrestart');
   // The harness provides the database, fake Slack, target and policy; its own instance is web-only and idle.
-  h = await startHarness('pgrestart', { database, worker: false, reconcileInterval: '1s' });
+  // The bot's GRANT or REVOKE waits behind a DBA's lock as long as the test holds it (see LONG_LOCK_WAIT).
+  h = await startHarness('pgrestart', { database, worker: false, reconcileInterval: '1s', resourceSettings: LONG_LOCK_WAIT });
   app = await spawnApp('start', { ...h.env, LOG_LEVEL: 'info' });
   slack = h.via(app.baseUrl);
 

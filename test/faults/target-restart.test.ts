@@ -9,7 +9,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { killApp, spawnApp, type ChildApp } from '../support/child-app.js';
 import { USERS, eventually, requestIdIn, startHarness, type Harness } from '../support/harness.js';
-import { holdInTransaction, sessionsWaitingOnLock } from '../support/locks.js';
+import { holdInTransaction, LONG_LOCK_WAIT, sessionsWaitingOnLock } from '../support/locks.js';
 import { startPrivatePostgres, type PrivatePostgres } from '../support/private-servers.js';
 
 let pg: PrivatePostgres;
@@ -17,7 +17,8 @@ let h: Harness;
 let app: ChildApp | null = null;
 beforeAll(async () => {
   pg = await startPrivatePostgres();
-  h = await startHarness('tgtrestart', { worker: false, reconcileInterval: '1s', target: { adminUrl: pg.urlFor('postgres') } });
+  // The bot's GRANT or REVOKE waits behind a DBA's lock as long as the test holds it (see LONG_LOCK_WAIT).
+  h = await startHarness('tgtrestart', { worker: false, reconcileInterval: '1s', target: { adminUrl: pg.urlFor('postgres') }, resourceSettings: LONG_LOCK_WAIT });
   app = await spawnApp('start', { ...h.env, LOG_LEVEL: 'info' });
 }, 60_000);
 afterAll(async () => {

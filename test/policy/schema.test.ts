@@ -90,6 +90,18 @@ describe('policy file: accepted', () => {
     expect(result.policy.resources['prod-db']?.roles.read?.approvals).toBe(1);
   });
 
+  it.each([
+    ['10s', 10_000],
+    ['off', 0],
+  ])('approval_grace: %s becomes approvalGraceMs %i; absent, the domain default applies', (written, ms) => {
+    const result = parsePolicy(edit('approvals: 1', `approvals: 1\n        approval_grace: ${written}`), 'policy.yaml');
+    if (!result.ok) throw new Error(result.errors.join('\n'));
+    expect(result.policy.resources['prod-db']!.roles.read!.approvalGraceMs).toBe(ms);
+    const plain = parsePolicy(GOOD, 'policy.yaml');
+    if (!plain.ok) throw new Error(plain.errors.join('\n'));
+    expect(plain.policy.resources['prod-db']!.roles.read!.approvalGraceMs).toBeUndefined();
+  });
+
   it('keeps principals and requesters', () => {
     const text = edit('admins: [U0ADMIN03]\n', 'admins: [U0ADMIN03]\nprincipals: { U0BOB0002: bob_dba }\n').replace(
       '        approvals: 1\n',
@@ -100,6 +112,12 @@ describe('policy file: accepted', () => {
     if (!result.ok) return;
     expect(result.policy.principals).toEqual({ U0BOB0002: 'bob_dba' });
     expect(result.policy.resources['prod-db']?.roles.read?.requesters).toEqual({ users: ['W0ALICE01'] });
+  });
+
+  it('keeps lock_timeout and statement_timeout as written, for the provider to build with', () => {
+    const result = parsePolicy(edit('connection: { env: PROD_DB_URL }', 'connection: { env: PROD_DB_URL }\n    lock_timeout: 5s\n    statement_timeout: 1m'), 'policy.yaml');
+    if (!result.ok) throw new Error(result.errors.join('\n'));
+    expect(result.policy.resources['prod-db']?.settings).toEqual({ connection: { env: 'PROD_DB_URL' }, lock_timeout: '5s', statement_timeout: '1m' });
   });
 
   it('exposes the file shape separately from the domain translation', () => {
@@ -174,6 +192,8 @@ const BAD: { name: string; text: string; path: string; says: RegExp }[] = [
     says: /only 1 distinct approver is listed/,
   },
   { name: 'approvals 0', text: edit('approvals: 1', 'approvals: 0'), path: 'resources.prod-db.roles.read.approvals', says: /at least 1/ },
+  { name: 'approval_grace over 5m', text: edit('approvals: 1', 'approvals: 1\n        approval_grace: 10m'), path: 'resources.prod-db.roles.read.approval_grace', says: /5m/ },
+  { name: 'approval_grace not a duration', text: edit('approvals: 1', 'approvals: 1\n        approval_grace: soon'), path: 'resources.prod-db.roles.read.approval_grace', says: /duration/i },
   {
     name: 'bad channel id',
     text: edit('channel: C0APPROVE1', 'channel: "#approvals"'),
@@ -190,6 +210,24 @@ const BAD: { name: string; text: string; path: string; says: RegExp }[] = [
   { name: 'no approvers', text: edit(/\[U0BOB0002, U0CAROL03\] \}\n {8}approvals: 1/, '[] }\n        approvals: 1'), path: 'resources.prod-db.roles.read.approvers.users', says: /at least one approver/ },
   { name: 'empty roles', text: edit(/roles:[\s\S]*$/, 'roles: {}\n'), path: 'resources.prod-db.roles', says: /at least one role/ },
   { name: 'no grants', text: edit('grants: [app_read]', 'grants: []'), path: 'resources.prod-db.roles.read.grants', says: /at least one grant/ },
+  {
+    name: 'lock_timeout not a duration',
+    text: edit('connection: { env: PROD_DB_URL }', 'connection: { env: PROD_DB_URL }\n    lock_timeout: 10'),
+    path: 'resources.prod-db.lock_timeout',
+    says: /must be a duration like 10s/,
+  },
+  {
+    name: 'statement_timeout too short',
+    text: edit('connection: { env: PROD_DB_URL }', 'connection: { env: PROD_DB_URL }\n    statement_timeout: 0s'),
+    path: 'resources.prod-db.statement_timeout',
+    says: /too short; the minimum is 1s/,
+  },
+  {
+    name: 'statement_timeout too long',
+    text: edit('connection: { env: PROD_DB_URL }', 'connection: { env: PROD_DB_URL }\n    statement_timeout: 2h'),
+    path: 'resources.prod-db.statement_timeout',
+    says: /too long; the maximum is 1h/,
+  },
   { name: 'unknown provider', text: edit('provider: postgres', 'provider: oracle'), path: 'resources.prod-db.provider', says: /supported: postgres/ },
   { name: 'bad resource name', text: edit('prod-db:', '"prod db":'), path: 'resources["prod db"]', says: /not a valid resource name/ },
   { name: 'bad role name', text: edit('read:', '"-read":'), path: 'resources.prod-db.roles.-read', says: /not a valid role name/ },

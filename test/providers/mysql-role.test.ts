@@ -36,9 +36,10 @@ const DAVE = `dave_${sfx}`; // holds nothing: the contract suite's principal
 const ERIN = `erin_${sfx}`; // expiry event
 const FRANK = `frank_${sfx}`; // expiry event dropped by revoke
 const GINA = `gina_${sfx}`; // missing privilege
+const HANK = `hank_${sfx}`; // timeouts
 const HOSTILE_PRINCIPAL = `d'Art\`agnan "; --${sfx}`;
 const MISSING = `nobody_${sfx}`;
-const PRINCIPALS = [ALICE, BOB, CAROL, DAVE, ERIN, FRANK, GINA, HOSTILE_PRINCIPAL];
+const PRINCIPALS = [ALICE, BOB, CAROL, DAVE, ERIN, FRANK, GINA, HANK, HOSTILE_PRINCIPAL];
 const PASSWORD = `pw-${sfx}-secret`;
 
 function urlAs(user: string, password = PASSWORD, port = MYSQL_PORT): string {
@@ -402,6 +403,60 @@ describe('MysqlRoleProvider errors', () => {
       expectNoSecret(error, url);
     } finally {
       await wrong.close();
+    }
+  });
+});
+
+describe('MysqlRoleProvider timeouts: a REVOKE blocked on the target', () => {
+  it('fails retryably after statement_timeout while a DBA holds LOCK TABLES mysql.roles_mapping WRITE; the retry after UNLOCK revokes', async () => {
+    const registry = createProviderRegistry(
+      {
+        version: 1,
+        admins: [],
+        principals: {},
+        resources: {
+          db: {
+            provider: 'mysql',
+            settings: { connection: { env: 'DB_URL' }, lock_timeout: '1s', statement_timeout: '1s' },
+            principal: 'email-local-part',
+            roles: { rw: { grants: [APP_RW], maxDurationMs: 3_600_000, approvers: { users: ['U2'] }, approvals: 1, channel: 'C1', ...ROLE_TIMING_DEFAULTS } },
+          },
+        },
+      },
+      { DB_URL: BOT_URL },
+    );
+    const bounded = registry.forResource('db');
+    const dba = await mysql.createConnection({ host: MYSQL_HOST, port: MYSQL_PORT, user: 'root', charset: 'utf8mb4' });
+    try {
+      await bounded.grant(t(HANK, [APP_RW]));
+      expect(await mappedRoles(HANK)).toContain(APP_RW);
+      // Every statement that changes roles waits on this table lock (what REVOKE ROLE really waits on in 10.11).
+      await dba.query('LOCK TABLES mysql.roles_mapping WRITE');
+      let locked = true;
+      try {
+        const started = Date.now();
+        const error = await bounded.revoke(t(HANK, [APP_RW])).then(
+          () => null,
+          (e: unknown) => e as Error,
+        );
+        const ms = Date.now() - started;
+        expect(error).toBeInstanceOf(Error);
+        expect(error).not.toBeInstanceOf(PermanentProviderError);
+        expect(error!.message).toMatch(/MariaDB error 1969.*max_statement_time/);
+        expect(error!.message).not.toContain(PASSWORD);
+        expect(ms).toBeGreaterThanOrEqual(900);
+        expect(ms).toBeLessThan(5_000);
+        await dba.query('UNLOCK TABLES');
+        locked = false;
+        expect(await mappedRoles(HANK)).toContain(APP_RW); // the interrupted REVOKE changed nothing
+      } finally {
+        if (locked) await dba.query('UNLOCK TABLES');
+      }
+      await bounded.revoke(t(HANK, [APP_RW]));
+      expect(await mappedRoles(HANK)).toEqual([]);
+    } finally {
+      await dba.end();
+      await registry.close();
     }
   });
 });

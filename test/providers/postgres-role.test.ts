@@ -13,6 +13,7 @@ import { PostgresRoleProvider } from '../../src/providers/postgres-role.js';
 import { createProviderRegistry } from '../../src/providers/registry.js';
 import { PermanentProviderError } from '../../src/use-cases/ports.js';
 import { ADMIN_URL, uniqueSuffix, urlFor } from '../support/env.js';
+import { holdInTransaction } from '../support/locks.js';
 
 const sfx = uniqueSuffix();
 const TARGET_DB = `target_${sfx}`;
@@ -28,7 +29,8 @@ const HOSTILE_PRINCIPAL = `d'Artagnan "${sfx}`;
 const MISSING = `nobody_${sfx}`;
 const APP_ROLES = [APP_RW, APP_RO, HOSTILE, UNICODE];
 const DAVE = `dave_${sfx}`; // holds nothing: the contract suite's principal
-const PRINCIPALS = [ALICE, BOB, CAROL, DAVE, HOSTILE_PRINCIPAL];
+const ERIN = `erin_${sfx}`; // timeouts
+const PRINCIPALS = [ALICE, BOB, CAROL, DAVE, ERIN, HOSTILE_PRINCIPAL];
 /** Trust auth ignores it, so it only serves to prove that no error text carries it. */
 const PASSWORD = `pw-${sfx}-secret`;
 
@@ -219,6 +221,123 @@ describe('PostgresRoleProvider errors', () => {
 
   it('refuses a name PostgreSQL would truncate', async () => {
     await expect(provider.grant(t(ALICE, ['r'.repeat(64)]))).rejects.toBeInstanceOf(PermanentProviderError);
+  });
+});
+
+describe('PostgresRoleProvider timeouts: a statement blocked by a lock on the target', () => {
+  /** The rejection of `promise`, and how long it took to come. */
+  async function timed(promise: Promise<unknown>): Promise<{ error: Error; ms: number }> {
+    const started = Date.now();
+    const error = await promise.then(
+      () => null,
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(Error);
+    return { error: error as Error, ms: Date.now() - started };
+  }
+  /** A DBA's open transaction on the target, holding `statement`'s locks until released (rolled back). */
+  const dba = (template: string, role: string, principal: string) => holdInTransaction(urlFor(TARGET_DB), [template.replace('%R', `"${role}"`).replace('%P', `"${principal}"`)]);
+
+  it('a REVOKE behind an uncommitted REVOKE fails retryably after lock_timeout; the retry after the lock goes revokes', async () => {
+    const bounded = new PostgresRoleProvider({ url: BOT_URL, timeouts: { lockMs: 1_000, statementMs: 10_000 } });
+    try {
+      await bounded.grant(t(ERIN, [APP_RW]));
+      const lock = await dba('REVOKE %R FROM %P', APP_RW, ERIN);
+      try {
+        const { error, ms } = await timed(bounded.revoke(t(ERIN, [APP_RW])));
+        expect(error).not.toBeInstanceOf(PermanentProviderError);
+        expect(error.message).toMatch(/lock_timeout \(1s\).*55P03.*retryable/);
+        expect(error.message).toContain(ERIN);
+        expect(error.message).not.toContain(PASSWORD);
+        expect(ms).toBeGreaterThanOrEqual(900);
+        expect(ms).toBeLessThan(5_000);
+        expect(await isMember(ERIN, APP_RW)).toBe(true); // nothing committed by anyone
+      } finally {
+        await lock.release();
+      }
+      await bounded.revoke(t(ERIN, [APP_RW]));
+      expect(await isMember(ERIN, APP_RW)).toBe(false);
+    } finally {
+      await bounded.close();
+    }
+  });
+
+  it('statement_timeout bounds the whole statement: a lower one ends the same wait with 57014, retryable', async () => {
+    const bounded = new PostgresRoleProvider({ url: BOT_URL, timeouts: { lockMs: 20_000, statementMs: 1_000 } });
+    try {
+      await bounded.grant(t(ERIN, [APP_RW]));
+      const lock = await dba('REVOKE %R FROM %P', APP_RW, ERIN);
+      try {
+        const { error, ms } = await timed(bounded.revoke(t(ERIN, [APP_RW])));
+        expect(error).not.toBeInstanceOf(PermanentProviderError);
+        expect(error.message).toMatch(/statement_timeout \(1s\).*57014.*retryable/);
+        expect(ms).toBeLessThan(5_000);
+      } finally {
+        await lock.release();
+      }
+      await bounded.revoke(t(ERIN, [APP_RW]));
+      expect(await isMember(ERIN, APP_RW)).toBe(false);
+    } finally {
+      await bounded.close();
+    }
+  });
+
+  it('a GRANT behind an uncommitted GRANT of the same membership fails retryably and grants nothing; the retry grants', async () => {
+    const bounded = new PostgresRoleProvider({ url: BOT_URL, timeouts: { lockMs: 1_000, statementMs: 10_000 } });
+    try {
+      const lock = await dba('GRANT %R TO %P', APP_RO, ERIN);
+      try {
+        const { error, ms } = await timed(bounded.grant(t(ERIN, [APP_RW, APP_RO])));
+        expect(error).not.toBeInstanceOf(PermanentProviderError);
+        expect(error.message).toContain('55P03');
+        expect(ms).toBeLessThan(5_000);
+        expect(await isMember(ERIN, APP_RW)).toBe(false); // one transaction: rolled back with the blocked one
+      } finally {
+        await lock.release();
+      }
+      await bounded.grant(t(ERIN, [APP_RW, APP_RO]));
+      expect(await isMember(ERIN, APP_RW)).toBe(true);
+      expect(await isMember(ERIN, APP_RO)).toBe(true);
+      await bounded.revoke(t(ERIN, [APP_RW, APP_RO]));
+    } finally {
+      await bounded.close();
+    }
+  });
+
+  it('takes lock_timeout and statement_timeout from the policy settings', async () => {
+    const build = (settings: Record<string, unknown>) =>
+      createProviderRegistry(
+        {
+          version: 1,
+          admins: [],
+          principals: {},
+          resources: {
+            db: {
+              provider: 'postgres',
+              settings: { connection: { env: 'DB_URL' }, ...settings },
+              principal: 'email-local-part',
+              roles: { rw: { grants: [APP_RW], maxDurationMs: 3_600_000, approvers: { users: ['U2'] }, approvals: 1, channel: 'C1', ...ROLE_TIMING_DEFAULTS } },
+            },
+          },
+        },
+        { DB_URL: BOT_URL },
+      );
+    const configured = build({ lock_timeout: '2s', statement_timeout: '1m' });
+    try {
+      await configured.forResource('db').grant(t(ERIN, [APP_RW]));
+      const lock = await dba('REVOKE %R FROM %P', APP_RW, ERIN);
+      try {
+        const { error, ms } = await timed(configured.forResource('db').revoke(t(ERIN, [APP_RW])));
+        expect(error.message).toMatch(/lock_timeout \(2s\)/);
+        expect(ms).toBeGreaterThanOrEqual(1_900);
+      } finally {
+        await lock.release();
+      }
+      await configured.forResource('db').revoke(t(ERIN, [APP_RW]));
+    } finally {
+      await configured.close();
+    }
+    expect(() => build({ lock_timeout: 'soon' })).toThrow();
   });
 });
 

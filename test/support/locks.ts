@@ -57,3 +57,9 @@ export async function sessionsWaitingOnLock(admin: postgres.Sql, database: strin
       AND (${options.application ?? null}::text IS NULL OR application_name = ${options.application ?? null})`;
   return rows.map((r) => r.pid);
 }
+
+/**
+ * `resourceSettings` for a harness whose test holds the bot's GRANT or REVOKE behind such a lock on purpose:
+ * the target's lock wait outlasts the test's hold (seconds) instead of giving up after the 10 s default.
+ */
+export const LONG_LOCK_WAIT = '    lock_timeout: 1m\n    statement_timeout: 1m';
