@@ -391,6 +391,17 @@ describe('/access status', () => {
     expect(text).toContain(`Approvers are reminded ${dateToken(later(4 * HOUR))}`);
   });
 
+  it('an approved request in its grace says when the grant starts and that a deny still wins; once claimed, just granting', () => {
+    const inGrace = { status: 'approved' as const, decidedAt: later(MINUTE), grantAfter: later(MINUTE + 5_000), grantStartedAt: null };
+    expect(visible(statusMessage(story(inGrace, [approve(BOB)]), NOW))).toContain(
+      `Approved; granting ${dateToken(later(MINUTE + 5_000))}`,
+    );
+    expect(visible(statusMessage(story(inGrace, [approve(BOB)]), NOW))).toContain('unless an approver denies first');
+    const claimed = visible(statusMessage(story({ ...inGrace, grantStartedAt: later(MINUTE + 5_000) }, [approve(BOB)]), NOW));
+    expect(claimed).toContain('Approved; granting…');
+    expect(claimed).not.toContain('unless an approver denies first');
+  });
+
   it('an active grant shows when it ends and the time left', () => {
     const text = visible(statusMessage(story(states.active.request), NOW));
     expect(text).toContain(`Ends ${dateToken(later(2 * HOUR))}`);

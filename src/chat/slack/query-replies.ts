@@ -5,7 +5,7 @@
  */
 import { formatDuration, MINUTE } from '../../domain/duration.js';
 import { assertNever } from '../../domain/errors.js';
-import { SYSTEM_ACTOR, type AccessRequest, type AuditEntry, type Decision } from '../../domain/request.js';
+import { SYSTEM_ACTOR, denyMayOverride, type AccessRequest, type AuditEntry, type Decision } from '../../domain/request.js';
 import type { MyRequests, RequestStory } from '../../use-cases/query-requests.js';
 import { RULE_SHOWN_MAX, approvalProgress, codeList, flagLines, noteLines, reasonQuote, what } from './card.js';
 import { revokeButton } from './controls.js';
@@ -144,7 +144,9 @@ function windowLines(request: AccessRequest, now: Date): string[] {
       return lines;
     }
     case 'approved':
-      return ['Approved; granting…'];
+      return request.grantAfter && denyMayOverride(request)
+        ? [`Approved; granting ${slackDate(request.grantAfter)} unless an approver denies first.`]
+        : ['Approved; granting…'];
     case 'active': {
       const lines = [...granted, end ? `Ends ${slackDate(end)} (${timeLeft(end, now)} left).` : 'No end recorded.'];
       if (request.warnedAt) lines.push(`Requester warned of the end ${slackDate(request.warnedAt)}.`);
@@ -202,6 +204,7 @@ const ACTION_WORDS: Record<string, string> = {
   'cancel.refused': 'cancel refused',
   'request.expired': 'expired undecided',
   'request.reminded': 'approvers reminded',
+  'grant.started': 'grant started',
   'grant.activated': 'access granted',
   'grant.failed': 'grant failed',
   'grant.cleanup-failed': 'cleanup after the failed grant failed',
