@@ -71,6 +71,7 @@ describe('a request approved by one approver', () => {
     expect(await audit(id)).toEqual([
       `request.submitted:${USERS.alice}`,
       `request.approved:${USERS.bob}`,
+      'grant.started:system',
       'grant.activated:system',
       'revoke.started:system',
       'revoke.completed:system',

@@ -58,7 +58,7 @@ describe('auto_approve', () => {
     expect(cardText(id)).toContain('Auto-approved* by rule');
     expect(cardText(id)).toContain('prod-db/self-serve auto_approve (up to 30m; at most 1 per 24h)');
     await eventually(() => expect(dmsTo(USERS.alice, id)).toHaveLength(1)); // granted
-    expect(await actions(id)).toEqual(['request.auto-approved', 'grant.activated']);
+    expect(await actions(id)).toEqual(['request.auto-approved', 'grant.started', 'grant.activated']);
     const [row] = await h.sql`SELECT auto_approved_by, approvals_required FROM access_requests WHERE id = ${id}`;
     expect(row?.auto_approved_by).toMatch(/^prod-db\/self-serve auto_approve/);
 
