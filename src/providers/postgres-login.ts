@@ -1,6 +1,6 @@
 /**
  * The pure parts of the PostgreSQL ephemeral-login mode (`provider: postgres`, `mode: login`): the login
- * role's name, its password and the SCRAM verifier sent in its place. The SQL is in `postgres-role.ts`.
+ * role's name, its password and the SCRAM verifier sent in its place. The SQL is in `postgres-role/login.ts`.
  *
  * Nothing is stored: the name and the password both derive from the request id (the password through an
  * HMAC keyed with the resource's `password_key`), so the grant, an extension, the delivery of the DM and
