@@ -8,7 +8,7 @@
  * `test/support/fake-slack.ts` cover those), rate limits, and DM channels being closed.
  */
 import type { ApproverAlert, RequesterNotice } from '../../src/domain/request.js';
-import type { AdminAlert, CardRef, ChatNotifier, RequestSnapshot } from '../../src/use-cases/ports.js';
+import type { AdminAlert, BreakGlassAlert, CardRef, ChatNotifier, RequestSnapshot, StalledRevokesAlert } from '../../src/use-cases/ports.js';
 import type { HomeData } from '../../src/use-cases/home-view.js';
 
 export type NotifierMethod = 'postCard' | 'updateCard' | 'notifyRequester' | 'alertApprovers' | 'alertAdmins' | 'publishHome';
@@ -39,7 +39,7 @@ export class FakeNotifier implements ChatNotifier {
   readonly notices: SentNotice[] = [];
   readonly alerts: SentAlert[] = [];
   /** One entry per admin DM: who got it, and what it said. */
-  readonly adminAlerts: { to: string; alert: AdminAlert }[] = [];
+  readonly adminAlerts: { to: string; alert: AdminAlert | BreakGlassAlert | StalledRevokesAlert }[] = [];
   readonly calls: NotifierMethod[] = [];
   /** Every App Home published, in order: for whom, and what it held. */
   readonly homes: { to: string; home: HomeData }[] = [];
@@ -111,7 +111,7 @@ export class FakeNotifier implements ChatNotifier {
   }
 
   /** Like Slack, a DM to each admin; one failing call (`failNext`) fails the whole alert before any is sent. */
-  async alertAdmins(admins: string[], alert: AdminAlert): Promise<void> {
+  async alertAdmins(admins: string[], alert: AdminAlert | BreakGlassAlert | StalledRevokesAlert): Promise<void> {
     this.#call('alertAdmins');
     for (const to of admins) this.adminAlerts.push({ to, alert: structuredClone(alert) });
   }

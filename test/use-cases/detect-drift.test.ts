@@ -3,6 +3,7 @@
  * (exactly that object), audited as `drift.revoked`, and each admin is told once; everything the records
  * account for is left alone, and a second run finds nothing.
  */
+import type { AdminAlert } from '../../src/use-cases/ports.js';
 import { describe, expect, it } from 'vitest';
 import { MINUTE } from '../../src/domain/duration.js';
 import { detectDrift } from '../../src/use-cases/detect-drift.js';
@@ -71,7 +72,7 @@ describe('detectDrift, per-grant objects (bindings named after their request)', 
     expect(target.objectsFor(ALICE_PRINCIPAL, 'app_read')).toEqual([current]);
     expect(target.objectsFor(DAVE_PRINCIPAL, 'app_admin')).toEqual([inFlight]);
     expect(w.store.actions(current)).not.toContain('drift.revoked');
-    expect(w.notifier.adminAlerts.map((a) => a.alert.requestId)).toEqual([over, over]);
+    expect(w.notifier.adminAlerts.map((a) => (a.alert as AdminAlert).requestId)).toEqual([over, over]);
   });
 
   it('revokes an object named after a request it has no record of', async () => {
@@ -113,7 +114,7 @@ describe('detectDrift, shared memberships (PostgreSQL)', () => {
     expect(w.store.auditLog(null).map((a) => [a.action, a.actor, a.details])).toEqual([
       ['drift.revoked', 'system', { resource: 'prod-db', principal: ALICE_PRINCIPAL, grant: 'app_read', requestId: null }],
     ]);
-    expect(w.notifier.adminAlerts.map((a) => [a.to, a.alert.requestId, a.alert.requestStatus])).toEqual([
+    expect(w.notifier.adminAlerts.map((a) => [a.to, (a.alert as AdminAlert).requestId, (a.alert as AdminAlert).requestStatus])).toEqual([
       [BOB, null, null],
       [ERIN, null, null],
     ]);
