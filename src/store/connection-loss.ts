@@ -1,4 +1,5 @@
 /** Shared by every PostgreSQL transaction the app runs: the system of record's (`db.ts`) and the targets'. */
+import { connectionLost } from '../use-cases/ambiguous-write.js';
 
 /**
  * Works around a postgres.js 3.4.9 defect (porsager/postgres#1208, #1154; fixes still open upstream). When the
@@ -33,13 +34,3 @@ export function surviveConnectionLoss<Tx, T>(begin: (body: (tx: Tx) => Promise<T
 }
 
 const HOLD_MS = 5_000;
-const LOST_CODES = new Set(['CONNECTION_CLOSED', 'CONNECTION_DESTROYED', 'CONNECTION_ENDED', 'CONNECT_TIMEOUT', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT']);
-
-/** The session is gone: a driver or socket code, or a SQLSTATE that ends the session (08xxx, 57P0x). */
-function connectionLost(error: unknown): boolean {
-  for (let e = error, depth = 0; e && typeof e === 'object' && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
-    const code = (e as { code?: unknown }).code;
-    if (typeof code === 'string' && (LOST_CODES.has(code) || /^08...$|^57P0[1-3]$/.test(code))) return true;
-  }
-  return false;
-}

@@ -5,6 +5,7 @@
 import { ok, type Result } from '../domain/errors.js';
 import { principalFor } from '../domain/policy.js';
 import { acknowledge, breakGlass } from '../domain/request.js';
+import { applyOrConfirm, createAndRunEffects } from './ambiguous-write.js';
 import type { UseCaseDeps } from './deps.js';
 import { runEffects } from './effects.js';
 import { groupsOf } from './groups.js';
@@ -59,8 +60,7 @@ export async function breakGlassRequest(deps: UseCaseDeps, input: BreakGlassInpu
     await refuse('NO_PRINCIPAL');
     return { ok: false, error: { code: 'NO_PRINCIPAL', userId: input.requesterId } };
   }
-  const { notificationIds } = await deps.store.create(decided.value);
-  await runEffects(deps, decided.value, notificationIds);
+  await createAndRunEffects(deps, decided.value); // a lost commit reply is re-read by the new id
   return ok({ request: decided.value.next, decisions: [] });
 }
 
@@ -69,7 +69,14 @@ export async function acknowledgeRequest(deps: UseCaseDeps, input: { requestId: 
   const now = deps.clock.now();
   // Resolved before the row lock, as for a decision.
   const actorGroups = await groupsOf(deps, policy, input.actorId);
-  const outcome = await deps.store.apply(input.requestId, (s) => acknowledge(s.request, policy, { actorId: input.actorId, actorGroups }, now));
+  // A lost commit reply is re-read: acknowledged by this actor is what was asked for (only one can acknowledge).
+  const outcome = await applyOrConfirm(
+    deps,
+    input.requestId,
+    (s) => acknowledge(s.request, policy, { actorId: input.actorId, actorGroups }, now),
+    (s) => s.request.acknowledgedBy === input.actorId,
+    { write: 'acknowledge', user: input.actorId },
+  );
   if (!outcome.ok) {
     await deps.store.audit({ action: 'acknowledge.refused', actor: input.actorId, details: { code: outcome.error.code } }, input.requestId);
     return outcome;

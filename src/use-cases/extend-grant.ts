@@ -7,6 +7,7 @@
 import { err, ok, type Result } from '../domain/errors.js';
 import { findRole } from '../domain/policy.js';
 import { applyExtension, checkExtension, submit, type AccessRequest } from '../domain/request.js';
+import { createAndRunEffects } from './ambiguous-write.js';
 import type { UseCaseDeps } from './deps.js';
 import { runEffects } from './effects.js';
 import { addedBy } from './grant-scope.js';
@@ -60,8 +61,7 @@ export async function requestExtension(deps: UseCaseDeps, input: ExtendInput): P
     escalateAt: role.value.escalation ? new Date(now.getTime() + role.value.escalation.afterMs) : null,
     escalationChannel: role.value.escalation?.channel ?? null,
   });
-  const { notificationIds } = await deps.store.create(transition);
-  await runEffects(deps, transition, notificationIds);
+  await createAndRunEffects(deps, transition); // a lost commit reply is re-read by the new id
   return ok({ request: transition.next, decisions: [] });
 }
 

@@ -5,6 +5,7 @@
  */
 import { ok, type Result } from '../domain/errors.js';
 import { requestRevoke } from '../domain/request.js';
+import { applyOrConfirm } from './ambiguous-write.js';
 import type { UseCaseDeps } from './deps.js';
 import { runEffects } from './effects.js';
 import { groupsOf } from './groups.js';
@@ -17,8 +18,13 @@ export async function revokeEarly(
   const policy = deps.policy.current();
   // An approver through a user group may revoke too; resolved before the row lock is taken.
   const actorGroups = await groupsOf(deps, policy, input.actorId);
-  const outcome = await deps.store.apply(input.requestId, (s) =>
-    requestRevoke(s.request, policy, { actorId: input.actorId, note: input.note, actorGroups }, deps.clock.now()),
+  // A lost commit reply is re-read: the grant being revoked (or already revoked) is what was asked for.
+  const outcome = await applyOrConfirm(
+    deps,
+    input.requestId,
+    (s) => requestRevoke(s.request, policy, { actorId: input.actorId, note: input.note, actorGroups }, deps.clock.now()),
+    (s) => s.request.status === 'revoking' || s.request.status === 'revoked',
+    { write: 'revoke-early', user: input.actorId },
   );
   if (!outcome.ok) {
     await deps.store.audit({ action: 'revoke.refused', actor: input.actorId, details: { code: outcome.error.code } }, input.requestId);

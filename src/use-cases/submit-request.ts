@@ -9,8 +9,8 @@ import { evaluate } from '../domain/evaluate.js';
 import { findRole, principalFor, type Policy } from '../domain/policy.js';
 import { autoApprove, submit, type Transition } from '../domain/request.js';
 import { HISTORY_LOOKBACK_MS } from '../domain/risk.js';
+import { createAndRunEffects } from './ambiguous-write.js';
 import type { UseCaseDeps } from './deps.js';
-import { runEffects } from './effects.js';
 import { groupsOf } from './groups.js';
 import type { RequestSnapshot } from './ports.js';
 
@@ -70,8 +70,8 @@ async function decideAndRecord(deps: UseCaseDeps, given: SubmitInput): Promise<R
     flags: verdict.outcome === 'needs-approval' ? verdict.flags : [],
   });
   const transition = verdict.outcome === 'auto-approve' ? autoApproved(submitted, verdict.rule, now) : withWhyNot(submitted, verdict.notAutoApproved);
-  const { notificationIds } = await deps.store.create(transition);
-  await runEffects(deps, transition, notificationIds);
+  // A lost commit reply is re-read by the id generated above: a request that was saved is confirmed, not redone.
+  await createAndRunEffects(deps, transition);
   return ok({ request: transition.next, decisions: [] });
 }
 

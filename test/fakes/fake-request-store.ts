@@ -16,7 +16,8 @@
  *   PostgreSQL would use `now()`.
  * - Every read returns a copy, so a use case cannot change stored state without saving it.
  * Test hooks: `failNext(method)` makes the next call(s) throw before touching anything (a lost connection,
- * a crash between two steps); the inspectors at the bottom show what a user or an auditor would see.
+ * a crash between two steps); `commitThenFail(method)` makes the next write(s) of `create` or `apply` save
+ * everything and then throw (an ambiguous commit: PostgreSQL committed, the reply was lost); the inspectors at the bottom show what a user or an auditor would see.
  * Left out on purpose: transaction isolation (nothing awaits inside a transaction, so none is needed), the
  * lock surviving or dying with a process, the append-only trigger on audit rows, and their hash chain.
  */
@@ -69,6 +70,7 @@ export class FakeRequestStore implements RequestStore {
   readonly #homeViews = new Map<string, Date>();
   readonly #cards: { requestId: string; card: CardRef }[] = [];
   readonly #failures = new Map<Method, { remaining: number; error: () => Error }>();
+  readonly #failuresAfterCommit = new Map<Method, { remaining: number; error: () => Error }>();
   readonly #locks = new Map<string, Promise<void>>();
   /** Every target lock taken, in order (`["resource","principal"]`). */
   readonly lockAcquisitions: string[] = [];
@@ -81,13 +83,24 @@ export class FakeRequestStore implements RequestStore {
     this.#failures.set(method, { remaining: times, error });
   }
 
+  /**
+   * The next `times` writes of `method` are saved (state, decision, audit, outbox), then throw, by default
+   * with the driver's connection-loss code: PostgreSQL committed, the client never heard it. A refused
+   * `apply` writes nothing and is not affected.
+   */
+  commitThenFail(method: 'create' | 'apply', times = 1, error: () => Error = () => Object.assign(new Error('write CONNECTION_CLOSED'), { code: 'CONNECTION_CLOSED' })): void {
+    this.#failuresAfterCommit.set(method, { remaining: times, error });
+  }
+
   async create(transition: Transition): Promise<{ notificationIds: string[] }> {
     this.#maybeFail('create');
     const r = transition.next;
     if (this.#requests.has(r.id)) throw new Error(`duplicate key value violates unique constraint "access_requests_pkey" (${r.id})`);
     this.#requests.set(r.id, asStored(r));
     this.#decisions.set(r.id, []);
-    return { notificationIds: this.#writeRecords(r.id, transition) };
+    const notificationIds = this.#writeRecords(r.id, transition);
+    this.#maybeFailAfterCommit('create');
+    return { notificationIds };
   }
 
   async get(requestId: string): Promise<RequestSnapshot | null> {
@@ -128,6 +141,7 @@ export class FakeRequestStore implements RequestStore {
       current.revokeReason !== next.revokeReason;
     if (windowChanged && !this.#grants.has(requestId)) this.#grants.set(requestId, { preExisting: [] });
     const notificationIds = this.#writeRecords(requestId, transition);
+    this.#maybeFailAfterCommit('apply');
     return { ok: true, transition, notificationIds };
   }
 
@@ -388,6 +402,13 @@ export class FakeRequestStore implements RequestStore {
 
   #pushAudit(requestId: string | null, entry: AuditEntry): void {
     this.#audit.push({ id: this.#audit.length + 1, at: this.clock.now(), requestId, ...clone(entry) });
+  }
+
+  #maybeFailAfterCommit(method: Method): void {
+    const failure = this.#failuresAfterCommit.get(method);
+    if (!failure || failure.remaining <= 0) return;
+    failure.remaining -= 1;
+    throw failure.error();
   }
 
   #maybeFail(method: Method): void {
