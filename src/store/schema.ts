@@ -52,6 +52,8 @@ export const accessRequests = pgTable(
     /** Who acknowledged a break-glass grant, and when; null until then, and for every other request. */
     acknowledgedBy: text('acknowledged_by'),
     acknowledgedAt: ts('acknowledged_at'),
+    /** When the revoke watchdog told the admins this grant's revoke is not progressing; null: never (once per request). */
+    stalledAlertedAt: ts('stalled_alerted_at'),
     updatedAt: ts('updated_at').notNull().default(sql`now()`),
   },
   (t) => [

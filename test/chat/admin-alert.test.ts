@@ -2,6 +2,8 @@
 import { describe, expect, it } from 'vitest';
 import { adminAlert } from '../../src/chat/slack/blocks.js';
 import type { AdminAlert } from '../../src/use-cases/ports.js';
+import { HOUR } from '../../src/domain/duration.js';
+import { ALICE, expectWithinSlackLimits, later, request } from './slack-fixtures.js';
 
 const at = new Date('2025-08-06T12:00:00.000Z');
 const drift = (over: Partial<AdminAlert> = {}): AdminAlert => ({
@@ -36,5 +38,31 @@ describe('adminAlert', () => {
     expect(adminAlert(hostile).text).not.toContain('<!channel>');
     expect(body(hostile)).not.toContain('<!channel>');
     expect(adminAlert(drift())).toEqual(adminAlert(drift()));
+  });
+});
+
+describe('adminAlert: revokes not progressing', () => {
+  const stalled = (id: string, status: 'active' | 'revoking', principal = 'alice') =>
+    ({ ...request({ status, grantedAt: later(0), expiresAt: later(2 * HOUR) }), id, principal });
+
+  it('names every stalled grant, who holds it and when it ended, and asks whether a worker runs', () => {
+    const alert = { kind: 'revokes-stalled' as const, requests: [stalled('req_a1', 'active'), stalled('req_b2', 'revoking', 'bob')], at };
+    const message = adminAlert(alert);
+    expect(message.text).toBe('Revokes are not progressing: 2 grants past their end still in place.');
+    const text = JSON.stringify(message.blocks);
+    expect(text).toContain('*Revokes are not progressing*');
+    expect(text).toContain('Is an accessbot worker running');
+    expect(text).toContain(`\`req_a1\` *prod-db* / *read* as \`alice\` for <@${ALICE}>: ended <!date^${later(2 * HOUR).getTime() / 1000}^`);
+    expect(text).toContain('`req_b2`');
+    expect(text).toContain('revoke started, ended');
+    expect(text).toContain('revoke.stalled');
+  });
+
+  it('stays within Slack’s limits with many grants, saying how many more there are', () => {
+    const many = Array.from({ length: 50 }, (_, i) => stalled(`req_${String(i).padStart(8, '0')}`, 'active', 'a'.repeat(60)));
+    const message = adminAlert({ kind: 'revokes-stalled', requests: many, at });
+    expectWithinSlackLimits(message);
+    expect(JSON.stringify(message.blocks)).toMatch(/…and \d+ more/);
+    expect(message.text).toContain('50 grants');
   });
 });

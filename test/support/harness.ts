@@ -77,6 +77,8 @@ export interface HarnessOptions {
   extraEnv?: Record<string, string>;
   /** Where the target database lives (see `createTargetDb`); the shared test server by default. */
   target?: TargetDbOptions;
+  /** A revoke watchdog that looks more often and is less patient; production's (minutes) by default. */
+  revokeWatch?: { graceMs: number; intervalMs: number };
 }
 
 export async function startHarness(label: string, options: HarnessOptions = {}): Promise<Harness> {
@@ -162,6 +164,7 @@ ${typeof options.extraRoles === 'function' ? options.extraRoles(target.roles) : 
       logDestination: logStream,
       revokeBackoff: { baseMs: 200, capMs: 1_000 },
       slackRetries: 0,
+      ...(options.revokeWatch ? { revokeWatch: options.revokeWatch } : {}),
     });
   let bot = await start();
   let running = true;
@@ -244,6 +247,7 @@ ${typeof options.extraRoles === 'function' ? options.extraRoles(target.roles) : 
         logDestination: logStream,
         revokeBackoff: { baseMs: 200, capMs: 1_000 },
         slackRetries: 0,
+        ...(options.revokeWatch ? { revokeWatch: options.revokeWatch } : {}),
       });
       extra.push(instance);
       return instance;

@@ -1,16 +1,19 @@
-/** DMs to the policy admins: a break-glass request, or drift found and removed. Pure renderers of the alert's data. */
+/**
+ * DMs to the policy admins: a break-glass request, drift found and removed, revokes that are not progressing.
+ * Pure renderers of the alert's data.
+ */
 import { formatDuration } from '../../domain/duration.js';
 import { assertNever } from '../../domain/errors.js';
-import type { AdminAlert, BreakGlassAlert } from '../../use-cases/ports.js';
+import type { AdminAlert, BreakGlassAlert, StalledRevokesAlert } from '../../use-cases/ports.js';
 import { SECTION_TEXT_MAX, cut, escapeMrkdwn } from './limits.js';
 import { reasonQuote, what } from './card.js';
-import { code, context, mention, section, slackDate, type SlackMessage } from './format.js';
+import { code, context, linesWithin, mention, plural, section, slackDate, type SlackMessage } from './format.js';
 
 /**
  * A DM to each policy admin. `drift-revoked`: access the bot had granted was still on the target although the
  * records say it should not be, and the bot removed it.
  */
-export function adminAlert(alert: AdminAlert | BreakGlassAlert): SlackMessage {
+export function adminAlert(alert: AdminAlert | BreakGlassAlert | StalledRevokesAlert): SlackMessage {
   switch (alert.kind) {
     case 'break-glass': {
       const { request } = alert;
@@ -45,6 +48,28 @@ export function adminAlert(alert: AdminAlert | BreakGlassAlert): SlackMessage {
           context(
             'A revoke may have been lost, or something outside accessbot put the access back: the target’s own audit log tells which. ' +
               'accessbot’s audit log records this as `drift.revoked`.',
+          ),
+        ],
+      };
+    }
+    case 'revokes-stalled': {
+      const count = plural(alert.requests.length, 'grant');
+      const lines = alert.requests.map((r) => {
+        const ended = r.expiresAt ? `ended ${slackDate(r.expiresAt)}` : 'end not recorded';
+        const state = r.status === 'revoking' ? `revoke started, ${ended}` : ended;
+        return `• ${code(r.id)} ${what(r)} as ${code(r.principal)} for ${mention(r.requesterId)}: ${state}`;
+      });
+      return {
+        text: `Revokes are not progressing: ${count} past ${alert.requests.length === 1 ? 'its' : 'their'} end still in place.`,
+        blocks: [
+          section(
+            `:rotating_light: *Revokes are not progressing*: ${count} should have ended but accessbot has not revoked ${alert.requests.length === 1 ? 'it' : 'them'} ` +
+              `(seen ${slackDate(alert.at)}). Is an accessbot worker running, and can it reach Redis?`,
+          ),
+          section(linesWithin(lines, SECTION_TEXT_MAX - 20)),
+          context(
+            'accessbot revokes them as soon as a worker runs again; to end the access sooner, revoke it on the target by hand. ' +
+              'accessbot’s audit log records each as `revoke.stalled`.',
           ),
         ],
       };

@@ -4,7 +4,7 @@
  */
 import type { WebClient } from '@slack/web-api';
 import type { ApproverAlert, RequesterNotice } from '../../domain/request.js';
-import type { AdminAlert, BreakGlassAlert, CardRef, ChatNotifier, LoginCredentials, RequestSnapshot } from '../../use-cases/ports.js';
+import type { AdminAlert, BreakGlassAlert, CardRef, StalledRevokesAlert, ChatNotifier, LoginCredentials, RequestSnapshot } from '../../use-cases/ports.js';
 import type { HomeData } from '../../use-cases/home-view.js';
 import { adminAlert, approvalCard, approverAlert, requesterNotice } from './blocks.js';
 import { homeView } from './home.js';
@@ -35,7 +35,7 @@ export class SlackNotifier implements ChatNotifier {
   }
 
   /** One DM per admin; one that fails does not keep the others from theirs. */
-  async alertAdmins(admins: string[], alert: AdminAlert | BreakGlassAlert): Promise<void> {
+  async alertAdmins(admins: string[], alert: AdminAlert | BreakGlassAlert | StalledRevokesAlert): Promise<void> {
     const message = adminAlert(alert);
     const results = await Promise.allSettled(admins.map((admin) => this.client.chat.postMessage({ channel: admin, ...message })));
     const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');

@@ -1,0 +1,1 @@
+ALTER TABLE "access_requests" ADD COLUMN "stalled_alerted_at" timestamp with time zone;
