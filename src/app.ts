@@ -39,7 +39,7 @@ import type { BackoffSettings } from './jobs/names.js';
 import { startWorkers, type Workers } from './jobs/workers.js';
 import { startHealthServer, type ReadinessProbe } from './observability/health.js';
 import { asPortLogger } from './observability/logger.js';
-import { missingConnectionEnv, readPolicyFile } from './policy/load.js';
+import { missingConnectionEnv, policyEnvValues, readPolicyFile } from './policy/load.js';
 import { openDatabase } from './store/db.js';
 import { migrateDatabase } from './store/migrate.js';
 import { PostgresRequestStore } from './store/request-store.js';
@@ -81,19 +81,23 @@ const PRODUCER_COMMAND_TIMEOUT_MS = 1_000;
 
 export async function startAccessBot(options: StartOptions): Promise<RunningBot> {
   const { config } = options;
-  const log = createAppLogger(config, options.env, options.logDestination);
+  const { log, secrets } = createAppLogger(config, options.env, options.logDestination);
 
   const loaded = await readPolicyFile(config.policy.path);
   if (!loaded.ok) throw new StartupError(loaded.errors);
   const missing = missingConnectionEnv(loaded.policy, options.env);
   if (missing.length > 0) throw new StartupError(missing);
+  // Whatever a policy names in the environment is a secret: masked in every log line from now on.
+  secrets.add(policyEnvValues(loaded.policy, options.env));
 
   await migrateDatabase(config.database.url);
   const database = openDatabase(config.database.url);
   // The file seeds or updates the policy versions when it changed; the bot then runs on the version in force.
   let opened: OpenedPolicy;
   try {
-    opened = await openPolicy(database.db, loaded.text, options.env, asPortLogger(log));
+    opened = await openPolicy(database.db, loaded.text, options.env, asPortLogger(log), {
+      onPolicy: (p) => secrets.add(policyEnvValues(p, options.env)),
+    });
   } catch (error) {
     await database.close();
     throw error;

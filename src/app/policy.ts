@@ -4,6 +4,7 @@ import { missingConnectionEnv } from '../policy/load.js';
 import { LiveProviderRegistry } from '../providers/live-registry.js';
 import type { Database } from '../store/db.js';
 import { PostgresPolicyVersions } from '../store/policy-versions.js';
+import type { Policy } from '../domain/policy.js';
 import type { Logger } from '../use-cases/ports.js';
 import { StartupError } from './startup-error.js';
 
@@ -25,7 +26,7 @@ export async function openPolicy(
   fileText: string,
   env: Readonly<Record<string, string | undefined>>,
   log: Logger,
-  options: { refreshMs?: number } = {},
+  options: { refreshMs?: number; onPolicy?: (policy: Policy) => void } = {},
 ): Promise<OpenedPolicy> {
   const versions = new PostgresPolicyVersions(db);
   const applied = await versions.apply(fileText, 'file', 'file');
@@ -34,7 +35,7 @@ export async function openPolicy(
   let policy: LivePolicy;
   try {
     policy = await LivePolicy.load(versions, {
-      ...options,
+      ...(options.refreshMs !== undefined ? { refreshMs: options.refreshMs } : {}),
       log,
       // An edit made here (the Home tab) must work here: every variable set, every provider buildable.
       check: (p) => {
@@ -42,6 +43,7 @@ export async function openPolicy(
         return missing.length > 0 ? missing : LiveProviderRegistry.problemsFor(p, env);
       },
       onChange: (p, stored) => {
+        options.onPolicy?.(p);
         const problems = providers?.update(p) ?? [];
         if (problems.length > 0) log.error({ version: stored.version, problems }, 'policy version in force, but some resources have no provider here');
       },
@@ -55,6 +57,7 @@ export async function openPolicy(
     { version: inForce.version, source: inForce.source, appliedBy: inForce.appliedBy, fileStored: applied.changed },
     inForce.source === 'file' ? 'policy in force: the file' : `policy in force: version ${inForce.version} from ${inForce.source}, newer than the file`,
   );
+  options.onPolicy?.(policy.current());
   const missing = missingConnectionEnv(policy.current(), env);
   if (missing.length > 0) {
     policy.stop();

@@ -32,15 +32,38 @@ export function maskSecrets(text: string, secrets: readonly string[]): string {
     .replace(/\bxapp-[A-Za-z0-9-]+/g, 'xapp-[redacted]');
 }
 
+/**
+ * The exact secret values masked in every line. More can be added while the process runs: a policy version
+ * that names a new variable (`connection: { env: NAME }`, `password_key`) brings a new secret with it.
+ */
+export class SecretSet {
+  #values: string[] = [];
+
+  constructor(values: Iterable<string> = []) {
+    this.add(values);
+  }
+
+  /** Values shorter than 6 characters are ignored: masking them would garble ordinary text. */
+  add(values: Iterable<string>): void {
+    for (const v of values) if (v.length >= 6 && !this.#values.includes(v)) this.#values.push(v);
+    // Longest first, so a secret that contains another is masked whole.
+    this.#values.sort((a, b) => b.length - a.length);
+  }
+
+  values(): readonly string[] {
+    return this.#values;
+  }
+}
+
 export interface LoggerOptions {
   level: string;
-  secrets: readonly string[];
+  secrets: readonly string[] | SecretSet;
   /** Where lines go; stdout by default. Tests pass a stream to read what was logged. */
   destination?: NodeJS.WritableStream;
 }
 
 export function createLogger(options: LoggerOptions): Pino {
-  const secrets = [...options.secrets];
+  const secrets = options.secrets instanceof SecretSet ? options.secrets : new SecretSet(options.secrets);
   const stream = options.destination ?? process.stdout;
   return pino(
     {
@@ -49,7 +72,7 @@ export function createLogger(options: LoggerOptions): Pino {
       redact: { paths: REDACT_PATHS, censor: '[redacted]' },
       timestamp: pino.stdTimeFunctions.isoTime,
     },
-    { write: (line: string) => stream.write(maskSecrets(line, secrets)) },
+    { write: (line: string) => stream.write(maskSecrets(line, secrets.values())) },
   );
 }
 

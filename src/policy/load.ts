@@ -57,6 +57,19 @@ export async function readPolicyFile(path: string): Promise<{ ok: true; policy: 
  * The environment variables the policy's resources name (connection strings, credentials) that are unset or
  * empty. Only names are printed, never values.
  */
+/**
+ * The values of every environment variable the policy names (`connection: { env: NAME }`, `password_key`,
+ * credentials), as set in `env`: secrets by definition, for the logger to mask.
+ */
+export function policyEnvValues(policy: Policy, env: Readonly<Record<string, string | undefined>>): string[] {
+  return Object.values(policy.resources).flatMap((res) =>
+    (providerDefinition(res.provider)?.envNames(res.settings) ?? []).flatMap(({ variable }) => {
+      const value = env[variable];
+      return value !== undefined && value.trim() !== '' ? [value] : [];
+    }),
+  );
+}
+
 export function missingConnectionEnv(policy: Policy, env: Readonly<Record<string, string | undefined>>): string[] {
   return Object.entries(policy.resources).flatMap(([name, res]) => {
     const definition = providerDefinition(res.provider);

@@ -5,7 +5,7 @@
  */
 import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { createLogger, maskSecrets } from '../../src/observability/logger.js';
+import { SecretSet, createLogger, maskSecrets } from '../../src/observability/logger.js';
 
 function capture(secrets: string[]) {
   let out = '';
@@ -53,5 +53,25 @@ describe('maskSecrets', () => {
 
   it('ignores very short "secrets" that would mask ordinary words', () => {
     expect(maskSecrets('a b c', ['a'])).toBe('a b c');
+  });
+});
+
+describe('SecretSet', () => {
+  it('masks values added after the logger was made (a policy version naming a new variable)', () => {
+    const secrets = new SecretSet(['first-secret-value']);
+    let out = '';
+    const stream = new PassThrough();
+    stream.on('data', (c: Buffer) => (out += c.toString()));
+    const log = createLogger({ level: 'debug', secrets, destination: stream });
+    secrets.add(['added-later-secret', 'short']);
+    log.info({ detail: 'first-secret-value and added-later-secret and short' }, 'both');
+    expect(out).not.toContain('first-secret-value');
+    expect(out).not.toContain('added-later-secret');
+    expect(out).toContain('and short'); // under 6 characters: not masked, it would garble ordinary words
+  });
+
+  it('masks a secret that contains another one whole', () => {
+    const secrets = new SecretSet(['abcdef', 'xxabcdefyy']);
+    expect(maskSecrets('value xxabcdefyy here', secrets.values())).toBe('value [redacted] here');
   });
 });

@@ -8,6 +8,9 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import postgres from 'postgres';
 import { openPolicy, StartupError } from '../../src/app.js';
 import { LivePolicy } from '../../src/policy/live-policy.js';
+import { policyEnvValues } from '../../src/policy/load.js';
+import { SecretSet, createLogger } from '../../src/observability/logger.js';
+import { PassThrough } from 'node:stream';
 import { openDatabase, type DatabaseHandle } from '../../src/store/db.js';
 import { PostgresPolicyVersions, sha256 } from '../../src/store/policy-versions.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
@@ -217,6 +220,49 @@ describe('openPolicy (start-up)', () => {
       expect(restarted.policy.stored()).toMatchObject({ version: (home as { version: number }).version, source: 'home' });
       expect(restarted.policy.current().resources['prod-db']!.roles['read']!.maxDurationMs).toBe(3_600_000);
     } finally {
+      await handle.close();
+      await fresh.drop();
+    }
+  });
+
+  it('hands every policy that comes into force to onPolicy, so the values of the variables it names are masked in logs', async () => {
+    const fresh = await createTestDatabase('policystart');
+    const handle = openDatabase(fresh.url, { max: 2 });
+    const key = 'k3y-for-login-passwords-0123456789abcdefXYZ';
+    const withKey = { ...env, BILLING_DB_URL: 'postgres://bot@127.0.0.1:1/billing', BILLING_PW_KEY: key };
+    const secrets = new SecretSet();
+    let out = '';
+    const stream = new PassThrough();
+    stream.on('data', (c: Buffer) => (out += c.toString()));
+    const log = createLogger({ level: 'debug', secrets, destination: stream });
+    const opened = await openPolicy(handle.db, policyText(), withKey, silent, {
+      refreshMs: 0,
+      onPolicy: (p) => secrets.add(policyEnvValues(p, withKey)),
+    });
+    try {
+      expect(secrets.values()).toEqual([env.PROD_DB_URL]);
+      // A newer version (the Home tab of another process) names a login-mode resource and its key.
+      const billing = `  billing-db:
+    provider: postgres
+    mode: login
+    connection: { env: BILLING_DB_URL }
+    password_key: { env: BILLING_PW_KEY }
+    roles:
+      read:
+        grants: [app_read]
+        max_duration: 1h
+        approvers: { users: [U0BOB0002] }
+        channel: C0APPROVE1
+`;
+      await new PostgresPolicyVersions(handle.db).apply(policyText('4h', billing), 'U0ADMIN03', 'home');
+      expect(await opened.policy.refresh()).toBe(true);
+      expect(secrets.values()).toContain(key);
+      log.error({ err: new Error(`derivation failed with ${key}`) }, `key ${key} rejected`);
+      expect(out).not.toContain(key);
+      expect(out).toContain('[redacted]');
+    } finally {
+      opened.policy.stop();
+      await opened.providers.close();
       await handle.close();
       await fresh.drop();
     }
