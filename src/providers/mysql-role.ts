@@ -37,6 +37,7 @@
  *
  * Where things are (src/providers/mysql-role/):
  * - provider.ts: the provider: held, grant and revoke
+ * - drift.ts: `listGranted`, every role still in a bundle role of ours (drift detection)
  * - names.ts: the bundle role and expiry event names derived from an account, and the name checks
  * - session.ts: the connection URL, the pooled sessions with their pinned settings and timeouts, the server check
  * - events.ts: the user's sessions killed, and the per-account expiry event that does the same target-side

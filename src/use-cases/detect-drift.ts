@@ -8,7 +8,7 @@
  * What counts as drift:
  * - An object named after a request (Kubernetes, GCP): the request is over (revoked, failed, denied,
  *   cancelled, expired) or unknown. Pending, approved, active and revoking requests are left to their jobs.
- * - A shared membership (PostgreSQL): no approved, active or revoking request of that principal on the
+ * - A shared membership (PostgreSQL, MariaDB): no approved, active or revoking request of that principal on the
  *   resource includes the grant, and none of its requests recorded it as held before.
  * Each drift is judged again under the target lock, with the object listed again, before it is revoked:
  * a grant activating meanwhile is not taken, and two processes checking at once report a drift once.

@@ -1,11 +1,12 @@
 /**
  * The mysql provider itself: `held`, `grant` and `revoke` of roles through the per-account bundle role (see
- * ../mysql-role.ts for the model).
+ * ../mysql-role.ts for the model), and `listGranted` for drift detection (drift.ts).
  */
 import mysql from 'mysql2/promise';
-import { PermanentProviderError, type AccessProvider, type GrantTarget, type Logger, type ProviderCheck } from '../../use-cases/ports.js';
+import { PermanentProviderError, type AccessProvider, type GrantedObject, type GrantTarget, type Logger, type ProviderCheck } from '../../use-cases/ports.js';
 import { TIMEOUT_DEFAULTS, type TargetTimeouts } from '../definition.js';
 import { checkMysql } from './check.js';
+import { listMysqlGranted } from './drift.js';
 import { describeMysqlError, ER_CANNOT_REVOKE_ROLE, ER_INVALID_ROLE, providerError, serverErrno } from './errors.js';
 import { ExpiryEvents, killSessions } from './events.js';
 import { accountName, bundleName, checkHost, checkNames, expiryEventName, id, quoteList } from './names.js';
@@ -181,6 +182,11 @@ export class MysqlRoleProvider implements AccessProvider {
     });
     const failure = failures.find((f) => !(f instanceof PermanentProviderError)) ?? failures[0];
     if (failure) throw failure;
+  }
+
+  /** Drift detection (read-only): see `listMysqlGranted`. */
+  async listGranted(grants: string[]): Promise<GrantedObject[]> {
+    return listMysqlGranted(this.#sessions, this.#host, grants);
   }
 
   /** Read-only (`accessbot provider check`): see `checkMysql`. Nothing is granted, revoked or killed. */
