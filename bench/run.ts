@@ -5,13 +5,19 @@
  * measured operation did what it should; exactly one winner under contention). See bench/README.md.
  */
 import os from 'node:os';
+import { drizzle } from 'drizzle-orm/postgres-js';
 import { parseCommand } from '../src/domain/command.js';
 import { review } from '../src/domain/request.js';
 import { BullJobQueue } from '../src/jobs/bullmq-queue.js';
 import { CAPPED_BACKOFF, JOB, revokeJobId } from '../src/jobs/names.js';
+import { watchGraceMs } from '../src/app/revoke-watchdog.js';
 import { PostgresRequestStore } from '../src/store/request-store.js';
+import { PostgresRevokeWatch } from '../src/store/revoke-watch.js';
+import * as schema from '../src/store/schema.js';
+import { PostgresSlackSignatures } from '../src/store/slack-signatures.js';
 import type { ApplyOutcome } from '../src/use-cases/ports.js';
-import { APPROVER, CROWD, POLICY, createPending, newRequestId } from './fixtures.js';
+import { stallCutoffs } from '../src/use-cases/watch-revokes.js';
+import { APPROVER, CROWD, POLICY, createGrants, createPending, fillSignatures, newRequestId, newSignature } from './fixtures.js';
 import { compareAsync, compareSync, formatTable, sinkValue, type Row } from './measure.js';
 import { createScratch, type Scratch } from './scratch.js';
 
@@ -21,7 +27,16 @@ const PLAN = {
   save: { warmup: 100, iterations: 1_000, blocks: 10 },
   contended: { warmup: 3, iterations: 30, blocks: 5 },
   enqueue: { warmup: 300, iterations: 3_000, blocks: 10 },
+  signature: { warmup: 300, iterations: 3_000, blocks: 10 },
+  watchdog: { warmup: 30, iterations: 300, blocks: 10 },
 };
+/** The replay guard's steady state: a busy workspace's 10-minute retention (≈ 33 Slack requests a second). */
+const SIGNATURES_KEPT = 20_000;
+/** The watchdog's table: grants in their window now, and the history of finished (revoked) ones. */
+const GRANTS = { active: 300, finished: 3_000 };
+/** The watchdog's settings in production: grace = watchGraceMs(default RECONCILE_INTERVAL 30 s), revoke backoff cap 5 min (app.ts). */
+const WATCH_SETTINGS = { graceMs: watchGraceMs(30_000), revokeBackoffCapMs: 5 * 60_000 };
+const WATCH_BATCH = 50;
 /** The app's pool size (`openDatabase` default). */
 const POOL = 10;
 
@@ -167,6 +182,106 @@ async function benchEnqueue(scratch: Scratch, notes: string[]): Promise<Row[]> {
   ];
 }
 
+async function benchReplayGuard(scratch: Scratch, notes: string[]): Promise<Row[]> {
+  const sql = scratch.db.sql;
+  const guard = new PostgresSlackSignatures(scratch.db.db);
+  progress(`pre-filling ${SIGNATURES_KEPT.toLocaleString('en-US')} signatures over the last 10 minutes`);
+  const kept = await fillSignatures(sql, SIGNATURES_KEPT);
+  // The baseline's table: one text primary key, holding as many keys as the guard's, so both indexes are alike in size.
+  await sql`CREATE TABLE bench_bare_signatures (signature text PRIMARY KEY)`;
+  await sql`INSERT INTO bench_bare_signatures SELECT * FROM unnest(${kept.map(() => newSignature())}::text[])`;
+  await sql`ANALYZE slack_request_signatures`;
+  await sql`ANALYZE bench_bare_signatures`;
+
+  const n = PLAN.signature.warmup + PLAN.signature.iterations;
+  const fresh = Array.from({ length: n }, newSignature);
+  const bare = Array.from({ length: n }, newSignature);
+  const [before] = await sql<{ old: number }[]>`SELECT count(*)::int AS old FROM slack_request_signatures WHERE signature = ANY(${kept})`;
+
+  progress('replay guard');
+  const [baseline, claimNew, claimReplay] = await compareAsync({ ...PLAN.signature, signal }, [
+    async (i) => {
+      const res = await sql`INSERT INTO bench_bare_signatures VALUES (${bare[i]!})`;
+      check(res.count === 1, 'bare INSERT inserted its row');
+    },
+    async (i) => check((await guard.claim(fresh[i]!)) === true, `claim of new signature ${i} returned true`),
+    // The signature claimed just above (same index, same block) arrives again: a replay.
+    async (i) => check((await guard.claim(fresh[i]!)) === false, `claim of replayed signature ${i} returned false`),
+  ]);
+  const [after] = await sql<{ recorded: number; old: number; total: number }[]>`
+    SELECT (SELECT count(*)::int FROM slack_request_signatures WHERE signature = ANY(${fresh})) AS recorded,
+           (SELECT count(*)::int FROM slack_request_signatures WHERE signature = ANY(${kept})) AS old,
+           (SELECT count(*)::int FROM slack_request_signatures) AS total`;
+  check(after?.recorded === n, `every new signature recorded once (${JSON.stringify(after)})`);
+  notes.push(
+    `replay guard: ${SIGNATURES_KEPT.toLocaleString('en-US')} signatures pre-filled over 10 min (${before?.old} present at start); ` +
+      `the claims purged ${(before?.old ?? 0) - after.old} that aged past 10 min during the run; ${after.total.toLocaleString('en-US')} rows at the end.`,
+  );
+  return [
+    { name: 'replay guard: claim (new signature)', subject: claimNew, baseline },
+    { name: 'replay guard: claim (replay)', subject: claimReplay, baseline },
+  ];
+}
+
+async function benchWatchdog(scratch: Scratch, notes: string[]): Promise<Row[]> {
+  const sql = scratch.db.sql;
+  // ~60,000 fixture transactions: built on a pool without commit flushes (see openFixturePool), 2 × POOL at a time.
+  const fixtureStore = new PostgresRequestStore(scratch.openFixturePool(2 * POOL));
+  progress(`creating ${GRANTS.active.toLocaleString('en-US')} active and ${GRANTS.finished.toLocaleString('en-US')} revoked grants`);
+  const built = performance.now();
+  const { activeIds, finishedIds } = await createGrants(fixtureStore, GRANTS, 2 * POOL, signal);
+  const buildSeconds = (performance.now() - built) / 1000;
+  // The steady state autovacuum keeps a table in: dead versions from the fixture updates removed, statistics
+  // current (the planner sees the real row counts), and no autovacuum starting in the middle of the measurement.
+  await sql`VACUUM (ANALYZE) access_requests, grants`;
+  const [shape] = await sql<{ active: number; revoked: number; total: number; stalledPast: number }[]>`
+    SELECT (SELECT count(*)::int FROM access_requests r JOIN grants g ON g.request_id = r.id
+             WHERE r.id = ANY(${activeIds}) AND r.status = 'active' AND g.expires_at > now()) AS active,
+           (SELECT count(*)::int FROM access_requests r JOIN grants g ON g.request_id = r.id
+             WHERE r.id = ANY(${finishedIds}) AND r.status = 'revoked' AND g.expires_at < now() AND g.revoked_at IS NOT NULL) AS revoked,
+           (SELECT count(*)::int FROM access_requests) AS total,
+           (SELECT count(*)::int FROM access_requests WHERE stalled_alerted_at IS NOT NULL) AS "stalledPast"`;
+  check(shape?.active === GRANTS.active && shape.revoked === GRANTS.finished && shape.stalledPast === 0, `grant fixtures as intended (${JSON.stringify(shape)})`);
+
+  const watch = new PostgresRevokeWatch(scratch.db.db);
+  const cutoffs = () => stallCutoffs(new Date(), WATCH_SETTINGS);
+
+  // The statement claimStalled sends, captured from the real store through a logging drizzle on the same
+  // client, then explained (ANALYZE, in a transaction rolled back: nothing is stalled, nothing is locked).
+  let captured: { query: string; params: unknown[] } | undefined;
+  const logged = drizzle(sql, { schema, logger: { logQuery: (query, params) => (captured ??= /^select/i.test(query) ? { query, params } : undefined) } });
+  check((await new PostgresRevokeWatch(logged).claimStalled(cutoffs(), WATCH_BATCH)).length === 0, 'nothing stalled (captured run)');
+  check(captured, 'claimStalled statement captured');
+  const plan = await sql
+    .begin(async (tx) => {
+      const rows = await tx.unsafe<{ 'QUERY PLAN': string }[]>(`EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) ${captured!.query}`, captured!.params as never[]);
+      throw Object.assign(new Error('rollback'), { rows });
+    })
+    .catch((e: { rows?: { 'QUERY PLAN': string }[] }) => {
+      if (!e.rows) throw e;
+      return e.rows.map((r) => r['QUERY PLAN']);
+    });
+
+  progress('revoke watchdog');
+  const [baseline, none] = await compareAsync({ ...PLAN.watchdog, signal }, [
+    async () => {
+      await sql`SELECT 1`;
+    },
+    async () => check((await watch.claimStalled(cutoffs(), WATCH_BATCH)).length === 0, 'claimStalled claims nothing when nothing is stalled'),
+  ]);
+  const [afterRun] = await sql<{ alerted: number; audited: number }[]>`
+    SELECT (SELECT count(*)::int FROM access_requests WHERE stalled_alerted_at IS NOT NULL) AS alerted,
+           (SELECT count(*)::int FROM audit_events WHERE action = 'revoke.stalled') AS audited`;
+  check(afterRun?.alerted === 0 && afterRun.audited === 0, `the watchdog claimed and audited nothing (${JSON.stringify(afterRun)})`);
+
+  notes.push(
+    `revoke watchdog: access_requests holds ${shape.total.toLocaleString('en-US')} rows (${GRANTS.active.toLocaleString('en-US')} active, ` +
+      `${GRANTS.finished.toLocaleString('en-US')} revoked, the rest from the rows above), built through the store in ${buildSeconds.toFixed(1)} s, then VACUUM ANALYZE; ` +
+      `claimStalled's SELECT, EXPLAIN (ANALYZE, BUFFERS):\n    ${plan.join('\n    ')}`,
+  );
+  return [{ name: 'revoke watchdog: claimStalled (none stalled)', subject: none, baseline }];
+}
+
 let cleanup: Scratch['cleanup'] | undefined;
 // A signal stops the run after the operation in flight; cleanup then runs as on any other exit. Later signals
 // are ignored (tsx relays the terminal's Ctrl-C, so it usually arrives twice); if the run has not unwound
@@ -194,6 +309,8 @@ async function main(): Promise<void> {
   try {
     rows.push(...(await benchDecisionSave(scratch, notes)));
     rows.push(...(await benchEnqueue(scratch, notes)));
+    rows.push(...(await benchReplayGuard(scratch, notes)));
+    rows.push(...(await benchWatchdog(scratch, notes)));
   } catch (error) {
     failure = error;
   }
@@ -208,7 +325,9 @@ async function main(): Promise<void> {
   console.log(formatTable(rows));
   console.log('');
   console.log('baselines: parseCommand ← text.split(/\\s+/); decision save ← one UPDATE … SET version = version + 1 round trip, same pool;');
-  console.log(`           contended ← ${CROWD.length} concurrent bare UPDATEs on one row; enqueue ← bare queue.add, fresh id, same job options`);
+  console.log(`           contended ← ${CROWD.length} concurrent bare UPDATEs on one row; enqueue ← bare queue.add, fresh id, same job options;`);
+  console.log('           replay guard ← bare INSERT of a fresh key into a one-column text primary key table of the same size, same pool;');
+  console.log('           revoke watchdog ← SELECT 1 round trip, same pool');
   for (const note of notes) console.log(note);
   console.log(`scratch database ${scratch.dbName} dropped and Redis prefix ${scratch.prefix} deleted; total ${((performance.now() - startedAt) / 1000).toFixed(1)} s`);
 }

@@ -4,22 +4,31 @@
  * every Redis key under the prefix, then checks that nothing is left; it runs once, also on Ctrl-C.
  */
 import { randomBytes } from 'node:crypto';
+import { drizzle } from 'drizzle-orm/postgres-js';
 import { Redis } from 'ioredis';
 import postgres from 'postgres';
-import { openDatabase, type DatabaseHandle } from '../src/store/db.js';
+import { openDatabase, type Database, type DatabaseHandle } from '../src/store/db.js';
 import { migrateDatabase } from '../src/store/migrate.js';
+import * as schema from '../src/store/schema.js';
 
 export const ADMIN_URL = process.env.BENCH_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 export const REDIS_URL = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379';
 
 export interface Scratch {
   dbName: string;
+  /** The app's own handle (`openDatabase`), on which everything measured runs. */
   db: DatabaseHandle;
   redis: Redis;
   prefix: string;
   /** Registers something to close before the database is dropped and the keys are deleted (last in, first out). */
   onCleanup(close: () => Promise<unknown>): void;
   cleanup(): Promise<{ leftoverDatabases: number; leftoverKeys: number }>;
+  /**
+   * A second pool on the scratch database, only for building large fixtures through the real store: its
+   * sessions run with `synchronous_commit = off`, so tens of thousands of fixture transactions do not each
+   * wait for a WAL flush (the scratch database is thrown away anyway). Nothing measured runs on it.
+   */
+  openFixturePool(max: number): Database;
 }
 
 function urlFor(database: string): string {
@@ -115,5 +124,10 @@ export async function createScratch(
     await cleanup().catch(() => undefined);
     throw error;
   }
-  return { dbName, db, redis, prefix, onCleanup: (close) => closers.push(close), cleanup };
+  const openFixturePool = (max: number): Database => {
+    const sql = postgres(urlFor(dbName), { max, onnotice: () => {}, connection: { synchronous_commit: 'off' } });
+    closers.push(() => sql.end({ timeout: 5 }));
+    return drizzle(sql, { schema });
+  };
+  return { dbName, db, redis, prefix, onCleanup: (close) => closers.push(close), cleanup, openFixturePool };
 }

@@ -23,6 +23,9 @@ export class PostgresRevokeWatch implements RevokeWatch {
         .leftJoin(grants, eq(grants.requestId, r.id))
         .where(
           and(
+            // A top-level status filter, so the planner reads only open grants (access_requests_status_idx),
+            // not the table's whole history: this runs every minute in every process.
+            inArray(r.status, ['active', 'revoking']),
             isNull(r.stalledAlertedAt),
             or(
               // The window ended and the revoke never started.
@@ -32,7 +35,6 @@ export class PostgresRevokeWatch implements RevokeWatch {
             ),
           ),
         )
-        .orderBy(r.id)
         .limit(limit)
         .for('update', { of: r, skipLocked: true });
       if (stalled.length === 0) return [];
