@@ -18,6 +18,11 @@
  * same person, so the use case never asks to revoke what another grant still covers. `held` sees direct
  * USER assignments only, what this provider changes; access through a group assignment is not counted.
  *
+ * Drift: an assignment carries no name, tag or creator, so the bot's cannot be told from an admin's, and the
+ * records know only users who asked. Drift is detected only where the operator states, with
+ * `exclusive_user_assignments: true`, that accessbot alone assigns these permission sets to users directly in
+ * this account; the assignments are then shared memberships (`requestId: null`) judged against the records.
+ *
  * No native expiry, and no way to end sessions: an assignment lasts until our revoke deletes it, and a
  * session the user started before that (portal or CLI) keeps working until the permission set's session
  * duration ends. Keep that duration short (1 hour) on permission sets granted this way.
@@ -30,6 +35,8 @@
  * Where things are (src/providers/aws-identity-center/):
  * - provider.ts: the provider: held, grant and revoke
  * - assignments.ts: one account assignment created, deleted or looked up, waiting out AWS's asynchronous work
+ * - drift.ts: `listGranted` (with `exclusive_user_assignments: true`), every USER assignment of the
+ *   resource's permission sets in the account
  * - check.ts: the read-only `accessbot provider check`
  * - errors.ts: which Identity Center errors are permanent
  * - settings.ts: the `provider: aws-sso` settings and the provider definition

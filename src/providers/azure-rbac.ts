@@ -11,7 +11,9 @@
  * ARM has reworded the message before) and adds no object of its own. The tuple, not the request, is what
  * we hold: revoke deletes our named assignment and any other accessbot-marked assignment of the tuple at
  * exactly this scope (the one an overlapping request of ours created), never an unmarked one. No native
- * expiry: our revoke job and sweeper are the only lock.
+ * expiry: our revoke job and sweeper are the only lock. Drift detection lists the marked assignments at exactly
+ * this scope as shared memberships (`requestId: null`: the tuple, not the request, is what is held); `mode: pim`
+ * is not checked (a PIM assignment expires by itself and carries no marker of ours).
  *
  * `mode: pim` asks Privileged Identity Management instead: an `AdminAssign` schedule request that expires at
  * the window's end (the target's own second lock), `AdminRemove` to end it early. Requests are actions, not
@@ -28,6 +30,7 @@
  * Where things are (src/providers/azure-rbac/):
  * - provider.ts: the provider: held, grant and revoke (plain role assignments)
  * - pim.ts: the PIM schedule requests of `mode: pim`
+ * - drift.ts: `listGranted` (`mode: assignment`), every marked assignment of ours still at the scope
  * - naming.ts: the assignment name derived from a request, the marker of ours, role and scope ids
  * - check.ts: the read-only `accessbot provider check`
  * - errors.ts: Azure SDK errors as safe text, permanent or retryable

@@ -138,14 +138,20 @@ class ResourceCheck {
         if (this.#onRecord === read) this.#onRecord = undefined;
       });
     }
-    const record = (await onRecord).find((r) => r.principal === object.principal);
+    const record = (await onRecord).find((r) => this.#same(r.principal, object.principal));
     const accounted = record !== undefined && (record.grants.includes(object.grant) || record.preExisting.includes(object.grant));
     return { drift: !accounted, request: null };
   }
 
   async #stillThere(object: GrantedObject): Promise<boolean> {
     const now = (await this.provider.listGranted?.(this.grants)) ?? [];
-    return now.some((o) => o.principal === object.principal && o.grant === object.grant && o.requestId === object.requestId);
+    return now.some((o) => this.#same(o.principal, object.principal) && o.grant === object.grant && o.requestId === object.requestId);
+  }
+
+  /** The same principal on this target: exactly, or as the provider compares them (`principalKey`). */
+  #same(a: string, b: string): boolean {
+    const key = (p: string) => this.provider.principalKey?.(p) ?? p;
+    return key(a) === key(b);
   }
 }
 

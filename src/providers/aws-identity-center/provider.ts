@@ -1,11 +1,13 @@
 /**
  * The aws-sso provider itself: `held`, `grant` and `revoke` of account assignments (see
- * ../aws-identity-center.ts for the model).
+ * ../aws-identity-center.ts for the model), and with `exclusiveUserAssignments` `listGranted` for drift
+ * detection (drift.ts).
  */
 import { SSOAdminClient, type SSOAdminClientConfig } from '@aws-sdk/client-sso-admin';
-import { PermanentProviderError, type AccessProvider, type GrantTarget, type ProviderCheck } from '../../use-cases/ports.js';
+import { PermanentProviderError, type AccessProvider, type GrantedObject, type GrantTarget, type ProviderCheck } from '../../use-cases/ports.js';
 import { AccountAssignments, type Timing } from './assignments.js';
 import { checkAwsIdentityCenter } from './check.js';
+import { listAwsIdentityCenterGranted } from './drift.js';
 import { ssoError } from './errors.js';
 
 /** A user id, as in the Identity Center API reference. */
@@ -19,6 +21,11 @@ export interface AwsIdentityCenterProviderOptions {
   accountId: string;
   /** Grant name → permission set ARN. */
   permissionSets: Readonly<Record<string, string>>;
+  /**
+   * The operator's statement that direct USER assignments of these permission sets in this account are made
+   * by accessbot alone: only then is drift detected (`listGranted`). Default false.
+   */
+  exclusiveUserAssignments?: boolean;
   /** Extra SDK client settings: tests pass fake credentials, an endpoint and `maxAttempts`. */
   client?: Omit<SSOAdminClientConfig, 'region'>;
   timing?: Partial<Timing>;
@@ -32,6 +39,19 @@ export class AwsIdentityCenterProvider implements AccessProvider {
   readonly #accountId: string;
   readonly #permissionSets: ReadonlyMap<string, string>;
   readonly #assignments: AccountAssignments;
+  /**
+   * Drift detection (read-only): see `listAwsIdentityCenterGranted`. Present only with
+   * `exclusiveUserAssignments`: an assignment records nobody's name, and the records know only the users who
+   * asked, so without that statement a standing assignment an admin made for someone who never requested
+   * through the bot would be taken for drift and revoked, breaking "access held before is never revoked".
+   * Without it, drift detection skips the resource.
+   */
+  readonly listGranted?: (grants: string[]) => Promise<GrantedObject[]>;
+
+  /** Identity Store user ids are GUID-like (optionally prefixed by the store id) and compared without case. */
+  principalKey(principal: string): string {
+    return principal.toLowerCase();
+  }
 
   constructor(options: AwsIdentityCenterProviderOptions) {
     this.#client = new SSOAdminClient({ ...options.client, region: options.region });
@@ -39,6 +59,16 @@ export class AwsIdentityCenterProvider implements AccessProvider {
     this.#accountId = options.accountId;
     this.#permissionSets = new Map(Object.entries(options.permissionSets));
     this.#assignments = new AccountAssignments(this.#client, this.#instanceArn, this.#accountId, options.timing);
+    if (options.exclusiveUserAssignments === true) {
+      const context = {
+        client: this.#client,
+        instanceArn: this.#instanceArn,
+        accountId: this.#accountId,
+        permissionSets: this.#permissionSets,
+        isPrincipal: (id: string) => PRINCIPAL_ID.test(id),
+      };
+      this.listGranted = (grants) => listAwsIdentityCenterGranted(context, grants);
+    }
   }
 
   async held({ principal, grants }: GrantTarget): Promise<string[]> {

@@ -36,6 +36,8 @@ const settingsSchema = z.object({
       { error: (iss) => (iss.input === undefined ? 'required: grant name → permission set ARN' : undefined) },
     )
     .refine((p) => Object.keys(p).length > 0, { error: 'list at least one permission set' }),
+  /** Only accessbot assigns these permission sets to users directly in this account: enables drift detection. */
+  exclusive_user_assignments: z.boolean({ error: 'must be true or false' }).optional(),
 });
 
 /**
@@ -46,6 +48,7 @@ const settingsSchema = z.object({
  *   account_id: "123456789012"
  *   permission_sets:
  *     admin: arn:aws:sso:::permissionSet/ssoins-1234567890abcdef/ps-1234567890abcdef
+ *   exclusive_user_assignments: true   # optional: only accessbot assigns these to users here (drift detection)
  *
  * with the requesters' Identity Center user ids under the policy's `principals:`.
  */
@@ -56,13 +59,13 @@ export const awsIdentityCenterProvider: ProviderDefinition = {
   create(settings, _env, path) {
     const parsed = settingsSchema.safeParse(settings);
     if (!parsed.success) throw new Error(`${path}: invalid aws-sso settings: ${parsed.error.issues.map((i) => i.message).join('; ')}`);
-    const { region, instance_arn: instanceArn, account_id: accountId, permission_sets: permissionSets } = parsed.data;
+    const { region, instance_arn: instanceArn, account_id: accountId, permission_sets: permissionSets, exclusive_user_assignments } = parsed.data;
     const instance = INSTANCE_ARN.exec(instanceArn)?.[2];
     const foreign = Object.entries(permissionSets).filter(([, arn]) => PERMISSION_SET_ARN.exec(arn)?.[2] !== instance);
     if (foreign.length > 0) {
       const names = foreign.map(([name]) => name).join(', ');
       throw new Error(`${path}.permission_sets: ${names} belong to another instance than instance_arn (${instance ?? '?'})`);
     }
-    return new AwsIdentityCenterProvider({ region, instanceArn, accountId, permissionSets });
+    return new AwsIdentityCenterProvider({ region, instanceArn, accountId, permissionSets, exclusiveUserAssignments: exclusive_user_assignments === true });
   },
 };

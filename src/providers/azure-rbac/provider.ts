@@ -1,11 +1,12 @@
 /**
  * The azure provider itself: `held`, `grant` and `revoke` of role assignments, or through PIM in `mode: pim`
- * (see ../azure-rbac.ts for the model).
+ * (see ../azure-rbac.ts for the model), and in `mode: assignment` `listGranted` for drift detection (drift.ts).
  */
 import type { AuthorizationManagementClient, RoleAssignment } from '@azure/arm-authorization';
 import type { TokenCredential } from '@azure/identity';
-import { PermanentProviderError, type AccessProvider, type GrantTarget, type ProviderCheck } from '../../use-cases/ports.js';
+import { PermanentProviderError, type AccessProvider, type GrantedObject, type GrantTarget, type ProviderCheck } from '../../use-cases/ports.js';
 import { checkAzureRbac } from './check.js';
+import { listAzureGranted } from './drift.js';
 import { azureError, errorCode, statusOf, throwFirst } from './errors.js';
 import { assignmentName, isGuid, MARKER, normalScope, roleGuid } from './naming.js';
 import { pimRequest } from './pim.js';
@@ -32,6 +33,19 @@ export class AzureRbacProvider implements AccessProvider {
   readonly #mode: 'assignment' | 'pim';
   readonly #options: AzureRbacProviderOptions;
   #client: Promise<AuthorizationManagementClient> | undefined;
+  /**
+   * Drift detection (read-only, `mode: assignment` only): see `listAzureGranted`. Absent in `mode: pim`, so
+   * drift detection skips the resource: a PIM assignment ends by itself at the window's end (its schedule's
+   * expiration, the target's own second lock), so a leftover cannot outlive its window by more than that; and
+   * the assignment PIM creates carries no marker of ours (our justification is on the schedule request, not
+   * on the assignment), so ours could not be told from an admin's PIM assignment of the same role.
+   */
+  readonly listGranted?: (grants: string[]) => Promise<GrantedObject[]>;
+
+  /** Object ids are GUIDs: ARM lists them in lower case whatever case they were assigned with. */
+  principalKey(principal: string): string {
+    return principal.toLowerCase();
+  }
 
   constructor(options: AzureRbacProviderOptions) {
     this.#options = options;
@@ -45,6 +59,10 @@ export class AzureRbacProvider implements AccessProvider {
         isGuid(id) ? `${subscription}/providers/Microsoft.Authorization/roleDefinitions/${id.toLowerCase()}` : id,
       ]),
     );
+    if (this.#mode === 'assignment') {
+      this.listGranted = (grants) =>
+        listAzureGranted({ scope: this.#scope, sdkScope: this.#sdkScope, roles: this.#roles, connect: () => this.#connect() }, grants);
+    }
   }
 
   /**

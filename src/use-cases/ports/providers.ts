@@ -53,6 +53,12 @@ export interface AccessProvider {
    */
   listGranted?(grants: string[]): Promise<GrantedObject[]>;
   /**
+   * How the target compares principals, when not exactly: Azure object ids and Identity Center user ids are
+   * GUID-like and case-insensitive, so the policy may write one in upper case while the target lists it in
+   * lower case. Drift detection compares what a provider lists with the records through it. Absent: exact.
+   */
+  principalKey?(principal: string): string;
+  /**
    * The credentials a grant created for the requester to log in with (an ephemeral login role), or null when
    * the grant created none (a membership of an existing user). Derived, never stored: called when the
    * "granted" DM is delivered, and the result goes into that DM only (never a log, the audit log, the
