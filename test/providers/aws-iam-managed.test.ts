@@ -1,21 +1,32 @@
 /**
  * The AWS IAM managed-attachment provider with the real `@aws-sdk/client-iam` over HTTP, against nock (Query
  * protocol: form-encoded POSTs to https://iam.amazonaws.com/, XML answers, errors as `<ErrorResponse>`). A
- * small stateful fake (attachments and group memberships in Maps, lists paged one item at a time) runs the
- * shared contract; the tests below pin the wire shapes with one-off interceptors.
+ * the stateful IAM fake of `test/support/fake-iam.ts` (attachments and group memberships, lists paged one
+ * item at a time) runs the shared contract; the tests below pin the wire shapes with one-off interceptors.
  */
 import nock from 'nock';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { describeProviderContract } from './contract.js';
 import { parsePolicy } from '../../src/policy/load.js';
 import type { PrincipalType } from '../../src/providers/aws-iam.js';
 import { AwsIamManagedProvider, awsIamManagedProvider, parseManagedGrant } from '../../src/providers/aws-iam-managed.js';
 import { PermanentProviderError, type GrantTarget } from '../../src/use-cases/ports.js';
+import {
+  awsClient,
+  capture,
+  errorXml,
+  IAM_ENDPOINT as ENDPOINT,
+  okXml,
+  useNock,
+  useStatefulFake,
+  XML_HEADERS as xml,
+  type Captured,
+  type XmlReply as Reply,
+} from '../support/aws-nock.js';
+import { FakeIam } from '../support/fake-iam.js';
 
-const ENDPOINT = 'https://iam.amazonaws.com';
-const NS = 'https://iam.amazonaws.com/doc/2010-05-08/';
 const SECRET = 'fake-secret-key-never-sent';
-const CLIENT = { credentials: { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: SECRET }, endpoint: ENDPOINT, maxAttempts: 1 };
+const CLIENT = awsClient(ENDPOINT, SECRET);
 
 const READ_ONLY = 'arn:aws:iam::aws:policy/ReadOnlyAccess';
 const PROD_READ = 'arn:aws:iam::123456789012:policy/jit/ProdRead';
@@ -25,26 +36,6 @@ const provider = (principalType: PrincipalType = 'user'): AwsIamManagedProvider 
 
 const EXPIRES = new Date('2030-01-02T03:04:05.000Z');
 const target = (principal: string, grants: string[], requestId = 'req_abc234'): GrantTarget => ({ requestId, principal, grants, expiresAt: EXPIRES });
-
-const xml = { 'content-type': 'text/xml' };
-const esc = (s: string): string => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
-const okXml = (action: string, result = ''): string =>
-  `<${action}Response xmlns="${NS}">${result}<ResponseMetadata><RequestId>7a62c49f-347e-4fc4-9331-6e8eEXAMPLE</RequestId></ResponseMetadata></${action}Response>`;
-const errorXml = (code: string, message: string, type = 'Sender'): string =>
-  `<ErrorResponse xmlns="${NS}"><Error><Type>${type}</Type><Code>${code}</Code><Message>${esc(message)}</Message></Error><RequestId>7a62c49f-EXAMPLE</RequestId></ErrorResponse>`;
-
-type Reply = [number, string, Record<string, string>];
-
-interface Captured {
-  params: Record<string, string>;
-  raw: string;
-  headers: Record<string, string | string[] | undefined>;
-}
-
-function capture(body: unknown, headers: Record<string, string | string[] | undefined>): Captured {
-  const raw = typeof body === 'string' ? body : JSON.stringify(body);
-  return { params: Object.fromEntries(new URLSearchParams(raw)), raw, headers };
-}
 
 /** One reply for one request, recording its form parameters. */
 function once(status: number, body: string, seen?: Record<string, string>[]): nock.Scope {
@@ -56,113 +47,14 @@ function once(status: number, body: string, seen?: Record<string, string>[]): no
     });
 }
 
-/** IAM for one kind of principal: principals, policies and groups that exist, attachments and memberships. */
-class FakeIam {
-  readonly principals = new Set<string>();
-  readonly policies = new Set<string>([READ_ONLY, PROD_READ]);
-  readonly groups = new Set<string>(['oncall', 'auditors']);
-  readonly attached = new Map<string, Set<string>>();
-  readonly members = new Map<string, Set<string>>();
-  readonly calls: Captured[] = [];
-
-  constructor(readonly kind: 'User' | 'Role') {}
-
-  intercept(): nock.Scope {
-    const fake = this;
-    return nock(ENDPOINT)
-      .persist()
-      .post('/')
-      .reply(function (_uri, body) {
-        const call = capture(body, this.req.headers);
-        fake.calls.push(call);
-        return fake.handle(call.params);
-      });
-  }
-
-  handle(p: Record<string, string>): Reply {
-    const action = p['Action'] ?? '';
-    if (p['Version'] !== '2010-05-08') return [400, errorXml('InvalidAction', 'bad version'), xml];
-    const principal = p[`${this.kind}Name`] ?? '';
-    const what = this.kind.toLowerCase();
-    const noPrincipal: Reply = [404, errorXml('NoSuchEntity', `The ${what} with name ${principal} cannot be found.`), xml];
-    const set = (map: Map<string, Set<string>>): Set<string> => {
-      const s = map.get(principal) ?? new Set<string>();
-      map.set(principal, s);
-      return s;
-    };
-    switch (action) {
-      case `Attach${this.kind}Policy`:
-      case `Detach${this.kind}Policy`: {
-        const arn = p['PolicyArn'] ?? '';
-        if (!this.principals.has(principal)) return noPrincipal;
-        if (!this.policies.has(arn)) return [404, errorXml('NoSuchEntity', `Policy ${arn} does not exist or is not attachable.`), xml];
-        const mine = set(this.attached);
-        if (action.startsWith('Attach')) mine.add(arn);
-        else if (!mine.delete(arn)) return [404, errorXml('NoSuchEntity', `Policy ${arn} was not found.`), xml];
-        return [200, okXml(action), xml];
-      }
-      case `ListAttached${this.kind}Policies`: {
-        if (!this.principals.has(principal)) return noPrincipal;
-        const page = this.page([...set(this.attached)], p['Marker']);
-        const items = page.items.map((arn) => `<member><PolicyName>${esc(arn.split('/').pop() ?? '')}</PolicyName><PolicyArn>${esc(arn)}</PolicyArn></member>`);
-        return [200, okXml(action, `<${action}Result><AttachedPolicies>${items.join('')}</AttachedPolicies>${page.tail}</${action}Result>`), xml];
-      }
-      case 'AddUserToGroup':
-      case 'RemoveUserFromGroup': {
-        if (this.kind !== 'User') break;
-        const group = p['GroupName'] ?? '';
-        if (!this.principals.has(principal)) return noPrincipal;
-        if (!this.groups.has(group)) return [404, errorXml('NoSuchEntity', `The group with name ${group} cannot be found.`), xml];
-        const mine = set(this.members);
-        if (action === 'AddUserToGroup') mine.add(group);
-        else if (!mine.delete(group)) return [404, errorXml('NoSuchEntity', `User ${principal} is not in group ${group}.`), xml];
-        return [200, okXml(action), xml];
-      }
-      case 'ListGroupsForUser': {
-        if (this.kind !== 'User') break;
-        if (!this.principals.has(principal)) return noPrincipal;
-        const page = this.page([...set(this.members)], p['Marker']);
-        const items = page.items.map(
-          (g) =>
-            `<member><Path>/</Path><GroupName>${esc(g)}</GroupName><GroupId>AGPAEXAMPLE${g.length}</GroupId><Arn>arn:aws:iam::123456789012:group/${esc(g)}</Arn><CreateDate>2024-01-01T00:00:00Z</CreateDate></member>`,
-        );
-        return [200, okXml(action, `<ListGroupsForUserResult><Groups>${items.join('')}</Groups>${page.tail}</ListGroupsForUserResult>`), xml];
-      }
-    }
-    return [400, errorXml('InvalidAction', `unexpected ${action}`), xml];
-  }
-
-  /** One item per page, so `held` must follow Marker to see everything. */
-  page(all: string[], marker: string | undefined): { items: string[]; tail: string } {
-    const at = marker === undefined ? 0 : Number(marker.replace('m', ''));
-    const more = at + 1 < all.length;
-    return { items: all.slice(at, at + 1), tail: more ? `<IsTruncated>true</IsTruncated><Marker>m${at + 1}</Marker>` : '<IsTruncated>false</IsTruncated>' };
-  }
-}
-
-beforeAll(() => {
-  nock.disableNetConnect();
-  nock.enableNetConnect('127.0.0.1');
-});
-afterEach(() => {
-  nock.cleanAll();
-});
-afterAll(() => {
-  nock.enableNetConnect();
-});
+useNock();
 
 describe('over HTTP against a stateful fake', () => {
   let fake: FakeIam;
-  let scope: nock.Scope;
-  beforeEach(() => {
-    fake = new FakeIam('User');
+  useStatefulFake(() => {
+    fake = new FakeIam('User', { policies: [READ_ONLY, PROD_READ], groups: ['oncall', 'auditors'] });
     fake.principals.add('dave');
-    scope = fake.intercept();
-  });
-  afterEach(({ task }) => {
-    // The hostile test is refused before any request; every other test talks to IAM.
-    if (task.name.includes('hostile')) expect(fake.calls).toEqual([]);
-    else scope.done();
+    return fake;
   });
 
   describeProviderContract('aws-iam-managed', () => ({

@@ -1,20 +1,20 @@
 /**
  * The AWS IAM provider with the real `@aws-sdk/client-iam` over HTTP, against nock. IAM speaks the Query
  * protocol: a form-encoded POST to https://iam.amazonaws.com/ answered with XML, errors as `<ErrorResponse>`.
- * A small stateful fake (principals and their inline policies in Maps) lets the shared contract suite run
- * end to end; the explicit tests below pin the wire shapes with one-off interceptors.
+ * The stateful IAM fake of `test/support/fake-iam.ts` (principals and their inline policies) lets the shared
+ * contract suite run end to end; the explicit tests below pin the wire shapes with one-off interceptors.
  */
 import nock from 'nock';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { describeProviderContract } from './contract.js';
 import { parsePolicy } from '../../src/policy/load.js';
 import { AwsIamProvider, awsIamProvider, type PolicyStatement, type PrincipalType } from '../../src/providers/aws-iam.js';
 import { PermanentProviderError, type GrantTarget } from '../../src/use-cases/ports.js';
+import { awsClient, capture, errorXml, IAM_ENDPOINT as ENDPOINT, okXml, useNock, useStatefulFake, XML_HEADERS as xml, type Captured } from '../support/aws-nock.js';
+import { FakeIam } from '../support/fake-iam.js';
 
-const ENDPOINT = 'https://iam.amazonaws.com';
-const NS = 'https://iam.amazonaws.com/doc/2010-05-08/';
 const SECRET = 'fake-secret-key-never-sent';
-const CLIENT = { credentials: { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: SECRET }, endpoint: ENDPOINT, maxAttempts: 1 };
+const CLIENT = awsClient(ENDPOINT, SECRET);
 
 const POLICIES: Record<string, PolicyStatement[]> = {
   's3-read': [{ Effect: 'Allow', Action: ['s3:GetObject', 's3:ListBucket'], Resource: ['arn:aws:s3:::prod-data', 'arn:aws:s3:::prod-data/*'] }],
@@ -30,96 +30,14 @@ const provider = (principalType: PrincipalType = 'user'): AwsIamProvider =>
 const EXPIRES = new Date('2030-01-02T03:04:05.000Z');
 const target = (principal: string, grants: string[], requestId = 'req_abc234'): GrantTarget => ({ requestId, principal, grants, expiresAt: EXPIRES });
 
-const xml = { 'content-type': 'text/xml' };
-const esc = (s: string): string => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
-const okXml = (action: string, result = ''): string =>
-  `<${action}Response xmlns="${NS}">${result}<ResponseMetadata><RequestId>7a62c49f-347e-4fc4-9331-6e8eEXAMPLE</RequestId></ResponseMetadata></${action}Response>`;
-const errorXml = (code: string, message: string, type = 'Sender'): string =>
-  `<ErrorResponse xmlns="${NS}"><Error><Type>${type}</Type><Code>${code}</Code><Message>${esc(message)}</Message></Error><RequestId>7a62c49f-EXAMPLE</RequestId></ErrorResponse>`;
-
-interface Captured {
-  params: Record<string, string>;
-  raw: string;
-  headers: Record<string, string | string[] | undefined>;
-}
-
-function capture(body: unknown, headers: Record<string, string | string[] | undefined>): Captured {
-  const raw = typeof body === 'string' ? body : JSON.stringify(body);
-  return { params: Object.fromEntries(new URLSearchParams(raw)), raw, headers };
-}
-
-/** IAM for one kind of principal: which principals exist, and their inline policies (name → JSON text). */
-class FakeIam {
-  readonly principals = new Set<string>();
-  readonly policies = new Map<string, Map<string, string>>();
-  readonly calls: Captured[] = [];
-
-  constructor(readonly kind: 'User' | 'Role') {}
-
-  intercept(): nock.Scope {
-    const fake = this;
-    return nock(ENDPOINT)
-      .persist()
-      .post('/')
-      .reply(function (_uri, body) {
-        const call = capture(body, this.req.headers);
-        fake.calls.push(call);
-        return fake.handle(call.params);
-      });
-  }
-
-  handle(p: Record<string, string>): [number, string, Record<string, string>] {
-    const action = p['Action'] ?? '';
-    const match = /^(Put|Get|Delete)(User|Role)Policy$/.exec(action);
-    if (!match || match[2] !== this.kind || p['Version'] !== '2010-05-08') return [400, errorXml('InvalidAction', `unexpected ${action}`), xml];
-    const principal = p[`${this.kind}Name`] ?? '';
-    const name = p['PolicyName'] ?? '';
-    const what = this.kind.toLowerCase();
-    if (!this.principals.has(principal)) return [404, errorXml('NoSuchEntity', `The ${what} with name ${principal} cannot be found.`), xml];
-    const mine = this.policies.get(principal) ?? new Map<string, string>();
-    this.policies.set(principal, mine);
-    const missing = errorXml('NoSuchEntity', `The ${what} policy with name ${name} cannot be found.`);
-    switch (match[1]) {
-      case 'Put':
-        JSON.parse(p['PolicyDocument'] ?? '');
-        mine.set(name, p['PolicyDocument'] ?? '');
-        return [200, okXml(action), xml];
-      case 'Get': {
-        const doc = mine.get(name);
-        if (doc === undefined) return [404, missing, xml];
-        const result = `<${action}Result><${this.kind}Name>${esc(principal)}</${this.kind}Name><PolicyName>${esc(name)}</PolicyName><PolicyDocument>${encodeURIComponent(doc)}</PolicyDocument></${action}Result>`;
-        return [200, okXml(action, result), xml];
-      }
-      default:
-        if (!mine.delete(name)) return [404, missing, xml];
-        return [200, okXml(action), xml];
-    }
-  }
-}
-
-beforeAll(() => {
-  nock.disableNetConnect();
-  nock.enableNetConnect('127.0.0.1');
-});
-afterEach(() => {
-  nock.cleanAll();
-});
-afterAll(() => {
-  nock.enableNetConnect();
-});
+useNock();
 
 describe('over HTTP against a stateful fake', () => {
   let fake: FakeIam;
-  let scope: nock.Scope;
-  beforeEach(() => {
+  useStatefulFake(() => {
     fake = new FakeIam('User');
     fake.principals.add('dave');
-    scope = fake.intercept();
-  });
-  afterEach(({ task }) => {
-    // The hostile test is refused before any request; every other test talks to IAM.
-    if (task.name.includes('hostile')) expect(fake.calls).toEqual([]);
-    else scope.done();
+    return fake;
   });
 
   describeProviderContract('aws-iam', () => ({
@@ -134,9 +52,9 @@ describe('over HTTP against a stateful fake', () => {
     const p = provider();
     await p.grant(target('dave', ['s3-read'], 'req_one'));
     await p.grant(target('dave', ['s3-read', 'logs-read'], 'req_two'));
-    expect([...(fake.policies.get('dave')?.keys() ?? [])]).toEqual(['jit-req_one', 'jit-req_two']);
+    expect([...(fake.inline.get('dave')?.keys() ?? [])]).toEqual(['jit-req_one', 'jit-req_two']);
     await p.revoke(target('dave', ['s3-read'], 'req_two'));
-    expect([...(fake.policies.get('dave')?.keys() ?? [])]).toEqual(['jit-req_one']);
+    expect([...(fake.inline.get('dave')?.keys() ?? [])]).toEqual(['jit-req_one']);
     expect(await p.held(target('dave', ['s3-read', 'logs-read'], 'req_one'))).toEqual(['s3-read']);
   });
 });

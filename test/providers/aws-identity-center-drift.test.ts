@@ -1,31 +1,36 @@
 /**
  * `AwsIdentityCenterProvider.listGranted` with the real `@aws-sdk/client-sso-admin` against nock. sso-admin
  * speaks awsJson1_1 (a JSON POST to https://sso.<region>.amazonaws.com/, the operation in `X-Amz-Target:
- * SWBExternalService.<Operation>`). A stateful fake answers ListAccountAssignments as the API reference
+ * SWBExternalService.<Operation>`). The stateful fake of `test/support/fake-sso-admin.ts` answers ListAccountAssignments as the API reference
  * says: `{ InstanceArn, AccountId, PermissionSetArn, MaxResults (1-100), NextToken }` in, `{ AccountAssignments:
  * [{ AccountId, PermissionSetArn, PrincipalType: USER|GROUP, PrincipalId }], NextToken? }` out, for that
  * account and permission set only. Then `detectDrift` over the use-case fakes with this provider as the target.
  */
 import nock from 'nock';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { MINUTE } from '../../src/domain/duration.js';
 import { AwsIdentityCenterProvider, awsIdentityCenterProvider, type AwsIdentityCenterProviderOptions } from '../../src/providers/aws-identity-center.js';
 import { detectDrift } from '../../src/use-cases/detect-drift.js';
 import { PermanentProviderError } from '../../src/use-cases/ports.js';
 import { revokeGrant } from '../../src/use-cases/revoke-grant.js';
 import { FakeProviderRegistry } from '../fakes/fake-provider.js';
+import { awsClient, JSON_HEADERS, useNock } from '../support/aws-nock.js';
+import {
+  FakeIdentityCenter,
+  SSO_ACCOUNT as ACCOUNT,
+  SSO_ENDPOINT as ENDPOINT,
+  SSO_INSTANCE as INSTANCE,
+  ssoError as awsError,
+  type FakeIdentityCenterOptions,
+} from '../support/fake-sso-admin.js';
 import { ALICE, BOB, CAROL, DAVE, active, createWorld, readRequest, type World } from '../use-cases/world.js';
 
-const ENDPOINT = 'https://sso.us-east-1.amazonaws.com';
 const SECRET = 'fake-secret-key-drift-never-sent';
-const CLIENT = { credentials: { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: SECRET }, endpoint: ENDPOINT, maxAttempts: 1 };
-const JSON_HEADERS = { 'content-type': 'application/x-amz-json-1.1' };
+const CLIENT = awsClient(ENDPOINT, SECRET);
 
-const INSTANCE = 'arn:aws:sso:::instance/ssoins-1234567890abcdef';
 const PS_ADMIN = 'arn:aws:sso:::permissionSet/ssoins-1234567890abcdef/ps-aaaaaaaaaaaaaaaa';
 const PS_READ = 'arn:aws:sso:::permissionSet/ssoins-1234567890abcdef/ps-bbbbbbbbbbbbbbbb';
 const PS_BILLING = 'arn:aws:sso:::permissionSet/ssoins-1234567890abcdef/ps-cccccccccccccccc';
-const ACCOUNT = '123456789012';
 const OTHER_ACCOUNT = '210987654321';
 const ALICE_ID = '906739a2f1-0a1b2c3d-4e5f-6a7b-8c9d-0e1f2a3b4c5d';
 const DAVE_ID = '906739a2f1-1a1b2c3d-4e5f-6a7b-8c9d-0e1f2a3b4c5d';
@@ -44,139 +49,21 @@ const provider = (over: Partial<AwsIdentityCenterProviderOptions> = {}) =>
     exclusiveUserAssignments: true,
     ...over,
   });
-const awsError = (type: string, message: string) => ({ __type: `com.amazonaws.swbexternalservice#${type}`, Message: message });
 
-/** The request fields the fake reads (awsJson1_1 bodies). */
-interface Body {
-  InstanceArn?: string;
-  AccountId?: string;
-  PermissionSetArn?: string;
-  MaxResults?: number;
-  NextToken?: string;
-  TargetId?: string;
-  PrincipalType?: 'USER' | 'GROUP';
-  PrincipalId?: string;
-  AccountAssignmentCreationRequestId?: string;
-  AccountAssignmentDeletionRequestId?: string;
-}
+/** Identity Center for this file: the account and another, and the people of the use-case world in its directory. */
+const identityCenter = (options: FakeIdentityCenterOptions = {}) =>
+  new FakeIdentityCenter({ accounts: [ACCOUNT, OTHER_ACCOUNT], directory: [ALICE_ID, DAVE_ID, CAROL_ID, ERIN_ID], ...options });
 
-interface Assignment {
-  AccountId: string;
-  PermissionSetArn: string;
-  PrincipalType: 'USER' | 'GROUP';
-  PrincipalId: string;
-}
-
-/** Account assignments of several accounts, and the asynchronous create/delete operations (IN_PROGRESS once, then done). */
-class FakeIdentityCenter {
-  readonly assignments: Assignment[] = [];
-  readonly lists: { PermissionSetArn: string; AccountId: string; MaxResults: number; NextToken?: string }[] = [];
-  readonly #ops = new Map<string, { create: boolean; a: Assignment; polled: boolean }>();
-  #next = 0;
-
-  /** `pageSize`: assignments per ListAccountAssignments answer (AWS may answer fewer than MaxResults). */
-  constructor(readonly pageSize = 2) {}
-
-  intercept(): nock.Scope {
-    const fake = this;
-    return nock(ENDPOINT)
-      .persist()
-      .post('/')
-      .reply(function (_uri, body) {
-        const op = String(this.req.headers['x-amz-target'] ?? '').replace('SWBExternalService.', '');
-        const [status, reply] = fake.handle(op, JSON.parse(String(body)) as Body);
-        return [status, JSON.stringify(reply), JSON_HEADERS];
-      });
-  }
-
-  user(ps: string, id: string, account = ACCOUNT): this {
-    this.assignments.push({ AccountId: account, PermissionSetArn: ps, PrincipalType: 'USER', PrincipalId: id });
-    return this;
-  }
-
-  group(ps: string, id: string): this {
-    this.assignments.push({ AccountId: ACCOUNT, PermissionSetArn: ps, PrincipalType: 'GROUP', PrincipalId: id });
-    return this;
-  }
-
-  users(account = ACCOUNT): string[] {
-    return this.assignments
-      .filter((a) => a.AccountId === account && a.PrincipalType === 'USER')
-      .map((a) => `${a.PrincipalId} ${a.PermissionSetArn.slice(-19)}`)
-      .sort();
-  }
-
-  handle(op: string, b: Body): [number, object] {
-    if (b['InstanceArn'] !== INSTANCE) return [400, awsError('ResourceNotFoundException', 'instance not found')];
-    const same = (x: Assignment, y: Assignment) =>
-      x.AccountId === y.AccountId && x.PermissionSetArn === y.PermissionSetArn && x.PrincipalType === y.PrincipalType && x.PrincipalId === y.PrincipalId;
-    switch (op) {
-      case 'ListAccountAssignments': {
-        const max = b['MaxResults'] ?? 100;
-        const account = b['AccountId'] ?? '';
-        if (!/^\d{12}$/.test(account) || !b['PermissionSetArn'] || max < 1 || max > 100) return [400, awsError('ValidationException', 'bad request')];
-        this.lists.push({ PermissionSetArn: b['PermissionSetArn'], AccountId: account, MaxResults: max, ...(b['NextToken'] ? { NextToken: b['NextToken'] } : {}) });
-        const all = this.assignments.filter((a) => a.AccountId === b['AccountId'] && a.PermissionSetArn === b['PermissionSetArn']);
-        const start = b['NextToken'] ? Number(Buffer.from(b['NextToken'], 'base64').toString().replace('page-', '')) : 0;
-        const size = Math.min(max, this.pageSize);
-        const next = start + size < all.length ? { NextToken: Buffer.from(`page-${start + size}`).toString('base64') } : {};
-        return [200, { AccountAssignments: all.slice(start, start + size), ...next }];
-      }
-      case 'CreateAccountAssignment':
-      case 'DeleteAccountAssignment': {
-        const a: Assignment = { AccountId: b['TargetId'] ?? '', PermissionSetArn: b['PermissionSetArn'] ?? '', PrincipalType: b['PrincipalType'] ?? 'USER', PrincipalId: b['PrincipalId'] ?? '' };
-        const create = op === 'CreateAccountAssignment';
-        if (!create && !this.assignments.some((x) => same(x, a))) return [400, awsError('ResourceNotFoundException', 'The assignment does not exist')];
-        const id = `op-${this.#next++}`;
-        this.#ops.set(id, { create, a, polled: false });
-        return [200, { [create ? 'AccountAssignmentCreationStatus' : 'AccountAssignmentDeletionStatus']: { Status: 'IN_PROGRESS', RequestId: id } }];
-      }
-      case 'DescribeAccountAssignmentCreationStatus':
-      case 'DescribeAccountAssignmentDeletionStatus': {
-        const create = op === 'DescribeAccountAssignmentCreationStatus';
-        const field = create ? 'AccountAssignmentCreationStatus' : 'AccountAssignmentDeletionStatus';
-        const id = b[create ? 'AccountAssignmentCreationRequestId' : 'AccountAssignmentDeletionRequestId'] ?? '';
-        const pending = this.#ops.get(id);
-        if (!pending || pending.create !== create) return [400, awsError('ResourceNotFoundException', 'no such request')];
-        if (!pending.polled) {
-          pending.polled = true;
-          return [200, { [field]: { Status: 'IN_PROGRESS', RequestId: id } }];
-        }
-        const at = this.assignments.findIndex((x) => same(x, pending.a));
-        if (create && at < 0) this.assignments.push(pending.a);
-        if (!create && at >= 0) this.assignments.splice(at, 1);
-        return [200, { [field]: { Status: 'SUCCEEDED', RequestId: id } }];
-      }
-      default:
-        return [400, awsError('ValidationException', `unexpected ${op}`)];
-    }
-  }
-}
-
-beforeAll(() => {
-  nock.disableNetConnect();
-  nock.enableNetConnect('127.0.0.1');
-});
-let scopes: nock.Scope[] = [];
+const { track } = useNock();
 function intercept(fake: FakeIdentityCenter): FakeIdentityCenter {
-  scopes.push(fake.intercept());
+  track(fake.intercept());
   return fake;
 }
-afterEach(() => {
-  try {
-    for (const scope of scopes) scope.done();
-    expect(nock.pendingMocks()).toEqual([]);
-  } finally {
-    scopes = [];
-    nock.cleanAll();
-  }
-});
-afterAll(() => nock.enableNetConnect());
 
 describe('AwsIdentityCenterProvider.listGranted', () => {
   it('lists the USER assignments of the given grants’ permission sets in the account, on every page, as shared memberships', async () => {
     const fake = intercept(
-      new FakeIdentityCenter(2)
+      identityCenter({ pageSize: 2 })
         .user(PS_ADMIN, ALICE_ID)
         .group(PS_ADMIN, GROUP_ID) // a group: the bot assigns users only
         .user(PS_ADMIN, DAVE_ID)
@@ -199,14 +86,14 @@ describe('AwsIdentityCenterProvider.listGranted', () => {
   });
 
   it('never lists a permission set two of the grants name, grants it does not know, or ids revoke would skip', async () => {
-    const fake = intercept(new FakeIdentityCenter().user(PS_ADMIN, ALICE_ID).user(PS_READ, DAVE_ID).user(PS_READ, 'not-a-user-id'));
+    const fake = intercept(identityCenter().user(PS_ADMIN, ALICE_ID).user(PS_READ, DAVE_ID).user(PS_READ, 'not-a-user-id'));
     const p = provider({ permissionSets: { admin: PS_ADMIN, superuser: PS_ADMIN, read: PS_READ } });
     expect(await p.listGranted!(['admin', 'superuser', 'read', 'no-such-grant'])).toEqual([{ principal: DAVE_ID, grant: 'read', requestId: null }]);
     expect(fake.lists.map((l) => l.PermissionSetArn)).toEqual([PS_READ]);
   });
 
   it('what it lists, revoke removes (whatever request id it is given)', async () => {
-    const fake = intercept(new FakeIdentityCenter().user(PS_ADMIN, ALICE_ID).group(PS_ADMIN, GROUP_ID));
+    const fake = intercept(identityCenter().user(PS_ADMIN, ALICE_ID).group(PS_ADMIN, GROUP_ID));
     const p = provider();
     const [object] = await p.listGranted!(['admin']);
     await p.revoke({ requestId: 'drift', principal: object!.principal, grants: [object!.grant], expiresAt: new Date() });
@@ -220,7 +107,7 @@ describe('AwsIdentityCenterProvider.listGranted', () => {
       .post('/')
       .matchHeader('x-amz-target', 'SWBExternalService.ListAccountAssignments')
       .reply(400, awsError('AccessDeniedException', 'User: arn:aws:sts::123456789012:assumed-role/accessbot/bot is not authorized to perform: sso:ListAccountAssignments'), JSON_HEADERS);
-    scopes.push(scope);
+    track(scope);
     const error = await provider().listGranted!(['admin']).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(PermanentProviderError);
     expect((error as Error).message).toMatch(new RegExp(`^cannot list the assignments of ${PS_ADMIN} in account ${ACCOUNT}: AccessDenied \\(HTTP 400\\): User: .* not authorized to perform: sso:ListAccountAssignments`));
@@ -256,7 +143,7 @@ describe('detectDrift with the aws-sso provider', () => {
   }
 
   it('revokes the assignment of a request that is over, leaves an active one, one held before, and what is not listed', async () => {
-    const fake = intercept(new FakeIdentityCenter(1));
+    const fake = intercept(identityCenter({ pageSize: 1 }));
     const p = provider();
     const w = world(p);
     const current = await active(w); // alice: read, assigned by the bot

@@ -2,26 +2,34 @@
  * The IAM Identity Center provider with the real `@aws-sdk/client-sso-admin` over HTTP, against nock.
  * sso-admin speaks awsJson1_1: a JSON POST to https://sso.<region>.amazonaws.com/ naming the operation in
  * `X-Amz-Target: SWBExternalService.<Operation>`, errors as `{"__type": "…#ConflictException"}`.
- * A stateful fake (assignments and asynchronous operations in Maps) runs the shared contract suite end to
- * end, polling included; the explicit tests below pin the wire shapes with one-off interceptors.
+ * The stateful fake of `test/support/fake-sso-admin.ts` (assignments and asynchronous operations) runs the
+ * shared contract suite end to end, polling included; the explicit tests below pin the wire shapes with one-off interceptors.
  */
 import nock from 'nock';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { describeProviderContract } from './contract.js';
 import { parsePolicy } from '../../src/policy/load.js';
 import { AwsIdentityCenterProvider, awsIdentityCenterProvider, type Timing } from '../../src/providers/aws-identity-center.js';
 import { PermanentProviderError, type GrantTarget } from '../../src/use-cases/ports.js';
+import { awsClient, JSON_HEADERS, useNock, useStatefulFake } from '../support/aws-nock.js';
+import {
+  FakeIdentityCenter,
+  operationStatus,
+  SSO_ACCOUNT as ACCOUNT,
+  SSO_ENDPOINT as ENDPOINT,
+  SSO_INSTANCE as INSTANCE,
+  ssoError as awsError,
+  type Assignment,
+  type OperationStatus as Status,
+  type SsoCall as Seen,
+} from '../support/fake-sso-admin.js';
 
-const ENDPOINT = 'https://sso.us-east-1.amazonaws.com';
 const SECRET = 'fake-secret-key-never-sent';
-const CLIENT = { credentials: { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: SECRET }, endpoint: ENDPOINT, maxAttempts: 1 };
-const JSON_HEADERS = { 'content-type': 'application/x-amz-json-1.1' };
+const CLIENT = awsClient(ENDPOINT, SECRET);
 
-const INSTANCE = 'arn:aws:sso:::instance/ssoins-1234567890abcdef';
 const PS_ADMIN = 'arn:aws:sso:::permissionSet/ssoins-1234567890abcdef/ps-aaaaaaaaaaaaaaaa';
 const PS_READ = 'arn:aws:sso:::permissionSet/ssoins-1234567890abcdef/ps-bbbbbbbbbbbbbbbb';
 const PS_HOSTILE = 'arn:aws:sso:::permissionSet/ssoins-1234567890abcdef/ps-cccccccccccccccc';
-const ACCOUNT = '123456789012';
 const DAVE = '906739a2f1-0a1b2c3d-4e5f-6a7b-8c9d-0e1f2a3b4c5d';
 const ERIN = 'f81d4fae-7dec-11d0-a765-00a0c91e6bf6';
 const HOSTILE_GRANT = `ops "admin"; --'`;
@@ -58,25 +66,8 @@ const tuple = (ps: string, principal = DAVE) => ({
   PrincipalId: principal,
 });
 
-type Status = 'IN_PROGRESS' | 'SUCCEEDED' | 'FAILED';
-const opStatus = (requestId: string, status: Status, ps = PS_ADMIN, principal = DAVE, reason?: string) => ({
-  Status: status,
-  RequestId: requestId,
-  ...(reason ? { FailureReason: reason } : {}),
-  TargetId: ACCOUNT,
-  TargetType: 'AWS_ACCOUNT',
-  PermissionSetArn: ps,
-  PrincipalType: 'USER',
-  PrincipalId: principal,
-  CreatedDate: 1767225600.123,
-});
-const awsError = (type: string, message: string) => ({ __type: `com.amazonaws.swbexternalservice#${type}`, Message: message });
-
-interface Seen {
-  op: string;
-  body: Record<string, unknown>;
-  headers: Record<string, string | string[] | undefined>;
-}
+const opStatus = (requestId: string, status: Status, ps = PS_ADMIN, principal = DAVE, reason?: string) =>
+  operationStatus(requestId, status, { AccountId: ACCOUNT, PermissionSetArn: ps, PrincipalType: 'USER', PrincipalId: principal }, reason);
 
 /** One-off interceptor for one operation; records what the SDK sent. */
 function expectOp(scope: nock.Scope, op: string, status: number, reply: object, seen: Seen[]): nock.Scope {
@@ -93,115 +84,24 @@ function expectOp(scope: nock.Scope, op: string, status: number, reply: object, 
     );
 }
 
-/**
- * Identity Center for one account: which users exist, which (permission set, principal) pairs are assigned,
- * and the asynchronous operations in flight (each reports IN_PROGRESS once, then applies and ends).
- */
-class FakeIdentityCenter {
-  readonly users = new Set<string>();
-  readonly assignments = new Set<string>();
-  readonly calls: Seen[] = [];
-  /** Extra assignments in the list: another user, and a group. */
-  readonly others = [
-    { AccountId: ACCOUNT, PermissionSetArn: '', PrincipalType: 'USER', PrincipalId: 'aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee' },
-    { AccountId: ACCOUNT, PermissionSetArn: '', PrincipalType: 'GROUP', PrincipalId: '11111111-2222-3333-4444-555555555555' },
-  ];
-  #next = 0;
-  readonly #ops = new Map<string, { kind: 'create' | 'delete'; ps: string; principal: string; polled: boolean }>();
+/** Assignments of others beside Dave's in every list: another user, and a group. */
+const OTHERS: Assignment[] = [PS_ADMIN, PS_READ].flatMap((ps): Assignment[] => [
+  { AccountId: ACCOUNT, PermissionSetArn: ps, PrincipalType: 'USER', PrincipalId: 'aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee' },
+  { AccountId: ACCOUNT, PermissionSetArn: ps, PrincipalType: 'GROUP', PrincipalId: '11111111-2222-3333-4444-555555555555' },
+]);
 
-  intercept(): nock.Scope {
-    const fake = this;
-    return nock(ENDPOINT)
-      .persist()
-      .post('/')
-      .reply(function (_uri, body) {
-        const target = String(this.req.headers['x-amz-target'] ?? '');
-        const parsed = JSON.parse(String(body)) as Record<string, string>;
-        fake.calls.push({ op: target, body: parsed, headers: this.req.headers });
-        const [status, reply] = fake.handle(target.replace('SWBExternalService.', ''), parsed);
-        return [status, JSON.stringify(reply), JSON_HEADERS];
-      });
-  }
-
-  handle(op: string, b: Record<string, string>): [number, object] {
-    if (b['InstanceArn'] !== INSTANCE) return [400, awsError('ResourceNotFoundException', 'instance not found')];
-    const key = (ps: string, principal: string) => `${ps}|${principal}`;
-    switch (op) {
-      case 'CreateAccountAssignment':
-      case 'DeleteAccountAssignment': {
-        if (b['TargetId'] !== ACCOUNT || b['TargetType'] !== 'AWS_ACCOUNT' || b['PrincipalType'] !== 'USER') return [400, awsError('ValidationException', 'bad tuple')];
-        const ps = b['PermissionSetArn'] ?? '';
-        const principal = b['PrincipalId'] ?? '';
-        const kind = op === 'CreateAccountAssignment' ? 'create' : 'delete';
-        if (kind === 'delete' && !this.assignments.has(key(ps, principal))) return [400, awsError('ResourceNotFoundException', 'The assignment does not exist')];
-        const id = `op-${this.#next++}`;
-        this.#ops.set(id, { kind, ps, principal, polled: false });
-        const field = kind === 'create' ? 'AccountAssignmentCreationStatus' : 'AccountAssignmentDeletionStatus';
-        return [200, { [field]: opStatus(id, 'IN_PROGRESS', ps, principal) }];
-      }
-      case 'DescribeAccountAssignmentCreationStatus':
-      case 'DescribeAccountAssignmentDeletionStatus': {
-        const creation = op === 'DescribeAccountAssignmentCreationStatus';
-        const id = b[creation ? 'AccountAssignmentCreationRequestId' : 'AccountAssignmentDeletionRequestId'] ?? '';
-        const pending = this.#ops.get(id);
-        if (!pending || (pending.kind === 'create') !== creation) return [400, awsError('ResourceNotFoundException', 'no such request')];
-        const field = creation ? 'AccountAssignmentCreationStatus' : 'AccountAssignmentDeletionStatus';
-        if (!pending.polled) {
-          pending.polled = true;
-          return [200, { [field]: opStatus(id, 'IN_PROGRESS', pending.ps, pending.principal) }];
-        }
-        if (creation && !this.users.has(pending.principal)) {
-          const reason = `Received a 404 status error: the USER assignee ${pending.principal} was not found in directory d-9067000000`;
-          return [200, { [field]: opStatus(id, 'FAILED', pending.ps, pending.principal, reason) }];
-        }
-        if (creation) this.assignments.add(key(pending.ps, pending.principal));
-        else this.assignments.delete(key(pending.ps, pending.principal));
-        return [200, { [field]: opStatus(id, 'SUCCEEDED', pending.ps, pending.principal) }];
-      }
-      case 'ListAccountAssignments': {
-        const ps = b['PermissionSetArn'] ?? '';
-        const all = [
-          ...this.others.map((o) => ({ ...o, PermissionSetArn: ps })),
-          ...[...this.assignments]
-            .filter((k) => k.startsWith(`${ps}|`))
-            .map((k) => ({ AccountId: ACCOUNT, PermissionSetArn: ps, PrincipalType: 'USER', PrincipalId: k.split('|')[1] })),
-        ];
-        // Pages of one, so every lookup walks NextToken.
-        const start = Number(b['NextToken'] ?? '0');
-        const next = start + 1 < all.length ? { NextToken: String(start + 1) } : {};
-        return [200, { AccountAssignments: all.slice(start, start + 1), ...next }];
-      }
-      default:
-        return [400, awsError('ValidationException', `unexpected ${op}`)];
-    }
-  }
-}
-
-beforeAll(() => {
-  nock.disableNetConnect();
-  nock.enableNetConnect('127.0.0.1');
-});
+useNock();
 beforeEach(() => {
   sleeps = [];
-});
-afterEach(() => {
-  nock.cleanAll();
-});
-afterAll(() => {
-  nock.enableNetConnect();
 });
 
 describe('over HTTP against a stateful fake', () => {
   let fake: FakeIdentityCenter;
-  let scope: nock.Scope;
-  beforeEach(() => {
-    fake = new FakeIdentityCenter();
-    fake.users.add(DAVE);
-    scope = fake.intercept();
-  });
-  afterEach(({ task }) => {
-    if (task.name.includes('hostile')) expect(fake.calls).toEqual([]);
-    else scope.done();
+  useStatefulFake(() => {
+    // Pages of one, so every lookup walks NextToken.
+    fake = new FakeIdentityCenter({ pageSize: 1, directory: [DAVE] });
+    fake.assignments.push(...OTHERS);
+    return fake;
   });
 
   describeProviderContract('aws-sso', () => ({
@@ -218,7 +118,7 @@ describe('over HTTP against a stateful fake', () => {
       .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(PermanentProviderError);
     expect((error as Error).message).toMatch(/FAILED: Received a 404 status error: the USER assignee f81d4fae-.* was not found in directory/);
-    expect(fake.assignments.size).toBe(0);
+    expect(fake.assignments).toEqual(OTHERS);
   });
 });
 

@@ -1,23 +1,23 @@
 /**
  * `AzureRbacProvider.listGranted` through the real `@azure/arm-authorization` client against a nocked
- * `https://management.azure.com` (static token, nothing leaves the machine). A stateful fake of the role
- * assignment API answers as ARM does (RoleAssignments_ListForScope, api-version 2022-04-01): `$filter=atScope()`
- * gives the assignments at or above the scope, `$filter=principalId eq '…'` those of the principal at, above
- * or below it; a list is `{ value: [...], nextLink? }`, each item `{ id, name, type, properties: { scope,
- * roleDefinitionId, principalId, principalType, description } }`, and `nextLink` is the full URL of the next
- * page. Then `detectDrift` over the use-case fakes with this provider as the target.
+ * `https://management.azure.com` (static token, nothing leaves the machine). The stateful fake of the role
+ * assignment API in `test/support/fake-arm.ts` answers as ARM does (RoleAssignments_ListForScope,
+ * api-version 2022-04-01): `$filter=atScope()` gives the assignments at or above the scope,
+ * `$filter=principalId eq '…'` those of the principal at, above or below it; a list is
+ * `{ value: [...], nextLink? }`, each item `{ id, name, type, properties: { scope, roleDefinitionId,
+ * principalId, principalType, description } }`, and `nextLink` is the full URL of the next page. Then
+ * `detectDrift` over the use-case fakes with this provider as the target.
  */
-import nock from 'nock';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { MINUTE } from '../../src/domain/duration.js';
 import { assignmentName, AzureRbacProvider, type AzureRbacProviderOptions } from '../../src/providers/azure-rbac.js';
 import { detectDrift } from '../../src/use-cases/detect-drift.js';
 import { PermanentProviderError, type GrantTarget } from '../../src/use-cases/ports.js';
 import { revokeGrant } from '../../src/use-cases/revoke-grant.js';
 import { FakeProviderRegistry } from '../fakes/fake-provider.js';
+import { armError, FakeArm, guidOf, useArmNock } from '../support/fake-arm.js';
 import { ALICE, BOB, DAVE, active, createWorld, readRequest, type World } from '../use-cases/world.js';
 
-const ARM = 'https://management.azure.com';
 const TOKEN = 'eyJfake.static-arm-token.drift-0123456789';
 const SUB = '11111111-2222-3333-4444-555555555555';
 const SCOPE = `/subscriptions/${SUB}/resourceGroups/rg-prod`;
@@ -32,136 +32,27 @@ const ALICE_ID = '0f7c3a52-9a4e-4c1b-8f39-2d5e6a7b8c90';
 const DAVE_ID = '6d1e2f3a-4b5c-4d6e-8f70-8192a3b4c5d6';
 const ERIN_ID = 'e0e0e0e0-1111-4222-8333-444455556666';
 const ROLE_DEFINITIONS = { reader: READER, contributor: roleId(CONTRIBUTOR), owner: OWNER };
-const credential = { getToken: async () => ({ token: TOKEN, expiresOnTimestamp: Date.now() + 3_600_000 }) };
 
-beforeAll(() => {
-  nock.disableNetConnect();
-  nock.enableNetConnect('127.0.0.1');
-});
-let scopes: nock.Scope[] = [];
-function arm(): nock.Scope {
-  const scope = nock(ARM, { reqheaders: { authorization: `Bearer ${TOKEN}` } });
-  scopes.push(scope);
-  return scope;
-}
-afterEach(() => {
-  try {
-    for (const scope of scopes) scope.done();
-    expect(nock.pendingMocks()).toEqual([]);
-  } finally {
-    scopes = [];
-    nock.cleanAll();
-  }
-});
-afterAll(() => nock.enableNetConnect());
+const { arm, credential } = useArmNock(TOKEN);
 
 const provider = (options: Partial<AzureRbacProviderOptions> = {}) =>
   new AzureRbacProvider({ scope: SCOPE, roleDefinitions: ROLE_DEFINITIONS, credential, maxRetries: 0, ...options });
 
-interface Stored {
-  id: string;
-  name: string;
-  scope: string;
-  roleDefinitionId: string;
-  principalId: string;
-  description?: string;
-}
-const wire = (a: Stored) => ({
-  id: a.id,
-  name: a.name,
-  type: 'Microsoft.Authorization/roleAssignments',
-  properties: { scope: a.scope, roleDefinitionId: a.roleDefinitionId, principalId: a.principalId, principalType: 'User', description: a.description },
-});
-const guidOf = (id: string) => id.split('/').pop()!.toLowerCase();
-const at = (scope: string, ancestor: string) => {
-  const s = scope.toLowerCase();
-  const a = ancestor.toLowerCase();
-  return s === a || s.startsWith(`${a}/`);
-};
-const armError = (code: string, message: string) => ({ error: { code, message } });
-
-/** Role assignments everywhere under one subscription, with ARM's one-assignment-per-tuple rule and its filters. */
-class FakeArm {
-  readonly byId = new Map<string, Stored>();
-  readonly lists: string[] = [];
-
-  /** `pageSize`: how many assignments one atScope() page holds before a `nextLink`. */
+/** Role assignments everywhere under one subscription, listed at SCOPE (`pageSize` a page). */
+class FakeArmHere extends FakeArm {
   constructor(pageSize = 2) {
-    const path = /^(\/.+)\/providers\/Microsoft\.Authorization\/roleAssignments\/([^/?]+)$/;
-    const api = arm().persist();
-    api
-      .put((p) => path.test(p))
-      .query({ 'api-version': '2022-04-01' })
-      .optionally()
-      .reply((uri, body) => {
-        const [, scope, name] = path.exec(new URL(uri, ARM).pathname)!;
-        const { properties } = body as { properties: Omit<Stored, 'id' | 'name' | 'scope'> };
-        const clash = [...this.byId.values()].find(
-          (a) => a.scope === scope && a.principalId === properties.principalId.toLowerCase() && guidOf(a.roleDefinitionId) === guidOf(properties.roleDefinitionId),
-        );
-        if (clash) return [409, armError('RoleAssignmentExists', 'The role assignment already exists.')];
-        // ARM keeps (and lists) object ids in lower case, whatever case they were assigned with.
-        const stored: Stored = {
-          id: `${scope}/providers/Microsoft.Authorization/roleAssignments/${name}`,
-          name: name!,
-          scope: scope!,
-          ...properties,
-          principalId: properties.principalId.toLowerCase(),
-        };
-        this.byId.set(stored.id.toLowerCase(), stored);
-        return [201, wire(stored)];
-      });
-    api
-      .delete((p) => path.test(p))
-      .query({ 'api-version': '2022-04-01' })
-      .optionally()
-      .reply((uri) => {
-        const key = new URL(uri, ARM).pathname.toLowerCase();
-        const stored = this.byId.get(key);
-        if (!stored) return [204, ''];
-        this.byId.delete(key);
-        return [200, wire(stored)];
-      });
-    api
-      .get(ASSIGNMENTS)
-      .query(true)
-      .optionally()
-      .reply((uri) => {
-        const params = new URL(uri, ARM).searchParams;
-        const filter = params.get('$filter') ?? '';
-        this.lists.push(`${filter}${params.has('$skipToken') ? ` $skipToken=${params.get('$skipToken')}` : ''}`);
-        if (params.get('api-version') !== '2022-04-01') return [400, armError('InvalidApiVersionParameter', 'bad api-version')];
-        const all = [...this.byId.values()];
-        const principal = /^principalId eq '([0-9a-f-]+)'$/i.exec(filter)?.[1]?.toLowerCase();
-        if (principal) {
-          return [200, { value: all.filter((a) => a.principalId === principal && (at(a.scope, SCOPE) || at(SCOPE, a.scope))).map(wire) }];
-        }
-        if (filter !== 'atScope()') return [400, armError('InvalidFilter', 'bad filter')];
-        const matching = all.filter((a) => at(SCOPE, a.scope));
-        const start = Number(params.get('$skipToken') ?? '0');
-        const next = start + pageSize < matching.length ? { nextLink: `${ARM}${ASSIGNMENTS}?$filter=atScope()&api-version=2022-04-01&$skipToken=${start + pageSize}` } : {};
-        return [200, { value: matching.slice(start, start + pageSize).map(wire), ...next }];
-      });
-  }
-
-  add(a: Omit<Stored, 'id'>): void {
-    const id = `${a.scope}/providers/Microsoft.Authorization/roleAssignments/${a.name}`;
-    this.byId.set(id.toLowerCase(), { id, ...a });
+    super({ arm, scope: SCOPE, pageSize });
   }
 
   /** An assignment as our grant writes it, for `requestId`. */
   ours(requestId: string, grant: keyof typeof ROLE_DEFINITIONS, principalId: string, scope = SCOPE, role = roleId(guidOf(ROLE_DEFINITIONS[grant]))): void {
     this.add({ name: assignmentName(requestId, grant), scope, roleDefinitionId: role, principalId, description: `accessbot ${requestId} until 2030-01-02T03:04:05.000Z` });
   }
-
-  tuples(): string[] {
-    return [...this.byId.values()].map((a) => `${a.principalId} ${guidOf(a.roleDefinitionId)} ${a.scope}`).sort();
-  }
 }
 
 describe('AzureRbacProvider.listGranted', () => {
   it('lists the marked assignments at exactly the scope, of the given grants, on every page, as shared memberships', async () => {
-    const fake = new FakeArm(2);
+    const fake = new FakeArmHere(2);
     fake.ours('req_a', 'reader', ALICE_ID);
     fake.ours('req_b', 'contributor', DAVE_ID, SCOPE, tenantRoleId(CONTRIBUTOR));
     // Not ours: unmarked (an admin's), or a description that only mentions us.
@@ -182,7 +73,7 @@ describe('AzureRbacProvider.listGranted', () => {
   });
 
   it('never lists a role two of the grants name (the records judge grant names), nor grants it does not know', async () => {
-    const fake = new FakeArm();
+    const fake = new FakeArmHere();
     fake.ours('req_a', 'reader', ALICE_ID);
     fake.ours('req_b', 'contributor', DAVE_ID);
     const p = provider({ roleDefinitions: { ...ROLE_DEFINITIONS, viewer: roleId(READER) } });
@@ -192,7 +83,7 @@ describe('AzureRbacProvider.listGranted', () => {
   });
 
   it('what it lists, revoke removes (whatever request id it is given), and nothing else', async () => {
-    const fake = new FakeArm();
+    const fake = new FakeArmHere();
     fake.ours('req_a', 'reader', ALICE_ID);
     fake.add({ name: 'a0000000-0000-4000-8000-000000000003', scope: `/subscriptions/${SUB}`, roleDefinitionId: roleId(READER), principalId: ALICE_ID });
     const p = provider();
@@ -235,7 +126,7 @@ describe('detectDrift with the azure provider', () => {
   }
 
   it('revokes the assignment of a request that is over, leaves an active one and what is not ours', async () => {
-    const fake = new FakeArm();
+    const fake = new FakeArmHere();
     const p = provider();
     const w = world(p);
     const current = await active(w); // alice: reader, assigned by the bot
@@ -262,7 +153,7 @@ describe('detectDrift with the azure provider', () => {
   });
 
   it('an object id the policy writes in upper case is the same principal as the lower-case one ARM lists: no drift', async () => {
-    const fake = new FakeArm();
+    const fake = new FakeArmHere();
     const p = provider();
     const w = world(p);
     w.policy.principals[ALICE] = ALICE_ID.toUpperCase();
@@ -276,7 +167,7 @@ describe('detectDrift with the azure provider', () => {
   });
 
   it('leaves an assignment that an overlapping active request holds, though it is named after one that is over', async () => {
-    const fake = new FakeArm();
+    const fake = new FakeArmHere();
     const p = provider();
     const w = world(p);
     const first = await active(w, readRequest({ durationMs: 10 * MINUTE })); // creates alice's reader assignment

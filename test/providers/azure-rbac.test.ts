@@ -1,16 +1,15 @@
 /**
  * The Azure RBAC provider through the real `@azure/arm-authorization` client against a nocked
- * `https://management.azure.com`, with a fake `TokenCredential` handing out a static token. A small stateful
- * fake of the role assignment API keeps Azure's own rule: at most one assignment per (principal, role,
+ * `https://management.azure.com`, with a fake `TokenCredential` handing out a static token. The stateful
+ * fake of the role assignment API in `test/support/fake-arm.ts` keeps Azure's own rule: at most one assignment per (principal, role,
  * scope), a second one answers 409 `RoleAssignmentExists`. Nothing leaves the machine.
  */
-import nock from 'nock';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { describeProviderContract } from './contract.js';
 import { assignmentName, AzureRbacProvider, azureProvider, uuidV5, type AzureRbacProviderOptions } from '../../src/providers/azure-rbac.js';
 import { PermanentProviderError, type GrantTarget } from '../../src/use-cases/ports.js';
+import { armError, FakeArm, useArmNock } from '../support/fake-arm.js';
 
-const ARM = 'https://management.azure.com';
 const TOKEN = 'eyJfake.static-arm-token.0123456789';
 const SUB = '11111111-2222-3333-4444-555555555555';
 const SCOPE = `/subscriptions/${SUB}/resourceGroups/rg-prod`;
@@ -21,30 +20,8 @@ const CONTRIBUTOR = 'b24988ac-6180-42a0-ab88-20f7382dd24c';
 const roleId = (guid: string) => `/subscriptions/${SUB}/providers/Microsoft.Authorization/roleDefinitions/${guid}`;
 const ALICE = '0f7c3a52-9a4e-4c1b-8f39-2d5e6a7b8c90';
 const ROLE_DEFINITIONS = { reader: READER, contributor: roleId(CONTRIBUTOR) };
-const credential = { getToken: async () => ({ token: TOKEN, expiresOnTimestamp: Date.now() + 3_600_000 }) };
 
-let scopes: nock.Scope[] = [];
-function arm(): nock.Scope {
-  const scope = nock(ARM, { reqheaders: { authorization: `Bearer ${TOKEN}` } });
-  scopes.push(scope);
-  return scope;
-}
-
-beforeAll(() => {
-  nock.disableNetConnect();
-  nock.enableNetConnect('127.0.0.1');
-});
-afterEach(() => {
-  try {
-    for (const scope of scopes) scope.done();
-  } finally {
-    scopes = [];
-    nock.cleanAll();
-  }
-});
-afterAll(() => {
-  nock.enableNetConnect();
-});
+const { arm, credential } = useArmNock(TOKEN);
 
 function provider(options: Partial<AzureRbacProviderOptions> = {}): AzureRbacProvider {
   return new AzureRbacProvider({ scope: SCOPE, roleDefinitions: ROLE_DEFINITIONS, credential, maxRetries: 0, ...options });
@@ -58,100 +35,11 @@ const target = (grants: string[], principal = ALICE): GrantTarget => ({
   expiresAt: new Date('2030-01-02T03:04:05.000Z'),
 });
 
-const armError = (code: string, message: string) => ({ error: { code, message } });
-
-interface Stored {
-  id: string;
-  name: string;
-  scope: string;
-  roleDefinitionId: string;
-  principalId: string;
-  description?: string;
-}
-const wire = (a: Stored) => ({
-  id: a.id,
-  name: a.name,
-  type: 'Microsoft.Authorization/roleAssignments',
-  properties: { scope: a.scope, roleDefinitionId: a.roleDefinitionId, principalId: a.principalId, description: a.description },
-});
-const guidOf = (id: string) => id.split('/').pop()!.toLowerCase();
-
 /** The role assignment API as this provider uses it, with Azure's one-assignment-per-tuple rule. */
-class FakeAssignments {
-  readonly byId = new Map<string, Stored>();
-
-  constructor() {
-    const path = /^(\/.+)\/providers\/Microsoft\.Authorization\/roleAssignments\/([^/?]+)$/;
-    const api = arm().persist();
-    api
-      .put((p) => path.test(p))
-      .query({ 'api-version': '2022-04-01' })
-      .optionally()
-      .reply((uri, body) => {
-        const [, scope, name] = path.exec(new URL(uri, ARM).pathname)!;
-        const { properties } = body as { properties: Omit<Stored, 'id' | 'name' | 'scope'> };
-        const clash = [...this.byId.values()].find(
-          (a) => a.scope === scope && a.principalId === properties.principalId && guidOf(a.roleDefinitionId) === guidOf(properties.roleDefinitionId),
-        );
-        if (clash) return [409, armError('RoleAssignmentExists', 'The role assignment already exists.')];
-        const stored: Stored = { id: `${scope}/providers/Microsoft.Authorization/roleAssignments/${name}`, name: name!, scope: scope!, ...properties };
-        this.byId.set(stored.id.toLowerCase(), stored);
-        return [201, wire(stored)];
-      });
-    api
-      .delete((p) => path.test(p))
-      .query({ 'api-version': '2022-04-01' })
-      .optionally()
-      .reply((uri) => {
-        const key = new URL(uri, ARM).pathname.toLowerCase();
-        const stored = this.byId.get(key);
-        if (!stored) return [204, ''];
-        this.byId.delete(key);
-        return [200, wire(stored)];
-      });
-    api
-      .get(`${ASSIGNMENTS}`)
-      .query(true)
-      .optionally()
-      .reply((uri) => {
-        const filter = new URL(uri, ARM).searchParams.get('$filter') ?? '';
-        const principal = /^principalId eq '([0-9a-f-]+)'$/.exec(filter)?.[1];
-        if (!principal) return [400, armError('InvalidFilter', 'bad filter')];
-        return [200, { value: [...this.byId.values()].filter((a) => a.principalId === principal).map(wire) }];
-      });
-  }
-
-  /** PIM schedule requests: AdminAssign creates the tuple's assignment, AdminRemove deletes it. */
-  withPim(): this {
-    arm()
-      .persist()
-      .put(new RegExp(`^${PIM_REQUESTS}/[0-9a-f-]{36}\\?api-version=2020-10-01$`))
-      .optionally()
-      .reply((_uri, body) => {
-        const { properties: p } = body as { properties: { principalId: string; roleDefinitionId: string; requestType: string } };
-        const existing = [...this.byId.values()].find(
-          (a) => a.scope === SCOPE && a.principalId === p.principalId && guidOf(a.roleDefinitionId) === guidOf(p.roleDefinitionId),
-        );
-        if (p.requestType === 'AdminAssign') {
-          if (existing) return [400, armError('RoleAssignmentExists', 'The Role assignment already exists.')];
-          this.add({ name: crypto.randomUUID(), scope: SCOPE, roleDefinitionId: p.roleDefinitionId, principalId: p.principalId });
-          return [201, { properties: { ...p, status: 'Provisioned' } }];
-        }
-        if (!existing) return [400, armError('RoleAssignmentDoesNotExist', 'The Role assignment does not exist.')];
-        this.byId.delete(existing.id.toLowerCase());
-        return [201, { properties: { ...p, status: 'Revoked' } }];
-      });
-    return this;
-  }
-
-  add(a: Omit<Stored, 'id'>): void {
-    const id = `${a.scope}/providers/Microsoft.Authorization/roleAssignments/${a.name}`;
-    this.byId.set(id.toLowerCase(), { id, ...a });
-  }
-}
+const fakeArm = () => new FakeArm({ arm, scope: SCOPE });
 
 describeProviderContract('azure (assignment mode)', () => {
-  new FakeAssignments();
+  fakeArm();
   return {
     provider: provider(),
     principal: ALICE,
@@ -163,7 +51,7 @@ describeProviderContract('azure (assignment mode)', () => {
 });
 
 describeProviderContract('azure (pim mode)', () => {
-  new FakeAssignments().withPim();
+  fakeArm().withPim();
   return {
     provider: provider({ mode: 'pim' }),
     principal: ALICE,
@@ -281,7 +169,7 @@ describe('azure provider on the wire', () => {
   });
 
   it('revoke also removes the assignment an overlapping request of ours made, never an unmarked one', async () => {
-    const fake = new FakeAssignments();
+    const fake = fakeArm();
     const p = provider();
     const first = target(['reader']);
     const second = target(['reader']);
@@ -299,7 +187,7 @@ describe('azure provider on the wire', () => {
   });
 
   it('counts assignments at this scope or above as held, not below, elsewhere or of another role', async () => {
-    const fake = new FakeAssignments();
+    const fake = fakeArm();
     const above = { scope: `/subscriptions/${SUB}`, principalId: ALICE };
     fake.add({ ...above, name: 'a1', roleDefinitionId: `/providers/Microsoft.Authorization/roleDefinitions/${READER}` });
     fake.add({ name: 'a2', scope: `${SCOPE}/providers/Microsoft.Storage/storageAccounts/s1`, roleDefinitionId: roleId(CONTRIBUTOR), principalId: ALICE });

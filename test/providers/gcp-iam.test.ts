@@ -8,10 +8,11 @@ import { generateKeyPairSync } from 'node:crypto';
 import { inspect } from 'node:util';
 import nock from 'nock';
 import { z } from 'zod';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { describeProviderContract } from './contract.js';
 import { GcpIamProvider, gcpProvider, memberOf, type GcpIamProviderOptions } from '../../src/providers/gcp-iam.js';
 import { PermanentProviderError, type GrantTarget } from '../../src/use-cases/ports.js';
+import { useNock } from '../support/nock-scopes.js';
 
 const CRM = 'https://cloudresourcemanager.googleapis.com';
 const OAUTH = 'https://oauth2.googleapis.com';
@@ -54,27 +55,7 @@ const cond = (requestId: string, iso: string) => ({
   expression: `request.time < timestamp("${iso}")`,
 });
 
-let scopes: nock.Scope[] = [];
-function track(scope: nock.Scope): nock.Scope {
-  scopes.push(scope);
-  return scope;
-}
-
-beforeAll(() => {
-  nock.disableNetConnect();
-  nock.enableNetConnect('127.0.0.1');
-});
-afterEach(() => {
-  try {
-    for (const scope of scopes) scope.done();
-  } finally {
-    scopes = [];
-    nock.cleanAll();
-  }
-});
-afterAll(() => {
-  nock.enableNetConnect();
-});
+const { track } = useNock();
 
 /** The token endpoint, once: the JWT client caches the token for the provider's lifetime. */
 function tokenEndpoint(): nock.Scope {

@@ -7,7 +7,7 @@
  */
 import { KubeConfig } from '@kubernetes/client-node';
 import nock from 'nock';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { describeProviderContract } from './contract.js';
 import {
   bindingName,
@@ -16,6 +16,7 @@ import {
   type KubernetesRbacProviderOptions,
 } from '../../src/providers/kubernetes-rbac.js';
 import { PermanentProviderError, type GrantTarget } from '../../src/use-cases/ports.js';
+import { useNock } from '../support/nock-scopes.js';
 
 const SERVER = 'https://k8s.test:6443';
 const TOKEN = 'fake-bearer-token-0123456789';
@@ -36,29 +37,11 @@ function kubeConfig(): KubeConfig {
   return kc;
 }
 
-let scopes: nock.Scope[] = [];
+const { track } = useNock();
 /** Every request must carry the kubeconfig's bearer token, or it matches nothing and fails. */
 function apiServer(): nock.Scope {
-  const scope = nock(SERVER, { reqheaders: { authorization: `Bearer ${TOKEN}` } });
-  scopes.push(scope);
-  return scope;
+  return track(nock(SERVER, { reqheaders: { authorization: `Bearer ${TOKEN}` } }));
 }
-
-beforeAll(() => {
-  nock.disableNetConnect();
-  nock.enableNetConnect('127.0.0.1');
-});
-afterEach(() => {
-  try {
-    for (const scope of scopes) scope.done();
-  } finally {
-    scopes = [];
-    nock.cleanAll();
-  }
-});
-afterAll(() => {
-  nock.enableNetConnect();
-});
 
 function provider(options: Partial<KubernetesRbacProviderOptions> = {}): KubernetesRbacProvider {
   return new KubernetesRbacProvider({ namespace: NS, kubeConfig: kubeConfig(), ...options });
