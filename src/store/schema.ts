@@ -4,7 +4,7 @@
  * once merged.
  */
 import { sql } from 'drizzle-orm';
-import { bigserial, check, index, integer, jsonb, pgTable, serial, text, timestamp, uniqueIndex } from 'drizzle-orm/pg-core';
+import { bigserial, boolean, check, index, integer, jsonb, pgTable, serial, text, timestamp, uniqueIndex } from 'drizzle-orm/pg-core';
 
 const ts = (name: string) => timestamp(name, { withTimezone: true, mode: 'date' });
 
@@ -109,6 +109,34 @@ export const chatMessages = pgTable(
     createdAt: ts('created_at').notNull().default(sql`now()`),
   },
   (t) => [uniqueIndex('chat_messages_card_uq').on(t.requestId, t.platform, t.channel)],
+);
+
+/**
+ * The requester's DMs that offer actions on their grant (Revoke now, Extend: the "granted", "expiring soon" and
+ * "extended" notices), so the actions can be taken off in place once the grant ends. Unlike cards there are
+ * several per request in the same DM channel, so one row per message; each keeps what it showed when posted
+ * (an extension moves the request's window later) and whether it carried a login. `ended_at`: when its
+ * actions were taken off; null while they are still shown.
+ */
+export const requesterMessages = pgTable(
+  'requester_messages',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    requestId: text('request_id').notNull().references(() => accessRequests.id),
+    platform: text('platform').notNull(),
+    channel: text('channel').notNull(),
+    messageId: text('message_id').notNull(),
+    notice: text('notice').notNull(),
+    shownExpiresAt: ts('shown_expires_at'),
+    shownDurationSeconds: integer('shown_duration_seconds').notNull(),
+    withLogin: boolean('with_login').notNull().default(false),
+    createdAt: ts('created_at').notNull().default(sql`now()`),
+    endedAt: ts('ended_at'),
+  },
+  (t) => [
+    uniqueIndex('requester_messages_message_uq').on(t.platform, t.channel, t.messageId),
+    index('requester_messages_open_idx').on(t.requestId).where(sql`ended_at IS NULL`),
+  ],
 );
 
 /**

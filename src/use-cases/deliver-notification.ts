@@ -2,6 +2,12 @@
  * Delivers one outbox notification to chat. Cards are always rendered from the request's current state, so
  * refreshing a card twice is harmless; a direct message is sent once per notification row, and the row is
  * marked delivered right after. Failures are recorded and rethrown for the queue to retry.
+ *
+ * The requester's DMs that offer actions on the grant (Revoke now, Extend) are remembered when sent, and
+ * rewritten without them by the `refresh-cards` delivery of the first transition that leaves the request
+ * no longer active (an early revoke at `revoking`, the window's end at `revoked`): every such transition
+ * already owes a card refresh, so the DMs ride on it and are retried and recovered by the reconciler like
+ * the cards, with no new outbox kind or domain effect (decision 34).
  */
 import { findRole } from '../domain/policy.js';
 import type { UseCaseDeps } from './deps.js';
@@ -28,11 +34,24 @@ export async function deliverNotification(
         break;
       case 'refresh-cards':
         for (const card of await deps.store.cards(row.requestId)) await deps.notifier.updateCard(card, snapshot);
+        await endRequesterDms(deps, snapshot);
         break;
       case 'notify-requester': {
         const credentials = n.notice === 'granted' ? await loginCredentials(deps, snapshot) : null;
-        if (credentials) await deps.notifier.notifyRequester(snapshot, n.notice, credentials);
-        else await deps.notifier.notifyRequester(snapshot, n.notice);
+        const dm = credentials ? await deps.notifier.notifyRequester(snapshot, n.notice, credentials) : await deps.notifier.notifyRequester(snapshot, n.notice);
+        if (dm) {
+          const { request } = snapshot;
+          await deps.store.saveRequesterDm(request.id, {
+            ...dm,
+            notice: n.notice,
+            shownExpiresAt: request.expiresAt,
+            shownDurationMs: request.durationMs,
+            withLogin: credentials !== null,
+          });
+          // The grant may have ended before this DM was saved, its refresh finding nothing to rewrite: do it now.
+          const latest = await deps.store.get(request.id);
+          if (latest) await endRequesterDms(deps, latest);
+        }
         break;
       }
       case 'alert-approvers':
@@ -52,6 +71,33 @@ export async function deliverNotification(
   await deps.store.markDelivered(notificationId);
   if (row.notification.kind === 'post-cards' || row.notification.kind === 'refresh-cards') await refreshHomesOf(deps, row.requestId);
   return 'delivered';
+}
+
+/**
+ * Once the request is no longer active, takes the actions off each requester DM that still shows them, and
+ * records it, so a later refresh (`revoking`, then `revoked`) does not rewrite it again. Sent before being
+ * recorded: a crash in between rewrites it once more, with the same text.
+ *
+ * Best effort: a DM that cannot be rewritten (Slack refusing, the requester deactivated) is logged and left
+ * for the next refresh; it never fails the delivery it rides on, which would re-send the cards, or re-post the
+ * DM just sent. A stale button only gets a polite refusal.
+ */
+async function endRequesterDms(
+  deps: Pick<UseCaseDeps, 'store' | 'notifier' | 'log'> & Partial<Pick<UseCaseDeps, 'clock'>>,
+  snapshot: RequestSnapshot,
+): Promise<void> {
+  const { request } = snapshot;
+  // A DM with actions is sent only once the grant is active; `applied` and `failed` extensions never get one.
+  if (request.status === 'active' || request.status === 'pending' || request.status === 'approved') return;
+  const at = deps.clock?.now() ?? null;
+  try {
+    for (const dm of await deps.store.openRequesterDms(request.id)) {
+      await deps.notifier.endRequesterDm(dm, snapshot, at);
+      await deps.store.markRequesterDmEnded(dm.id);
+    }
+  } catch (error) {
+    deps.log.warn({ requestId: request.id, err: describeError(error) }, 'could not take the buttons off a requester DM; a later refresh tries again');
+  }
 }
 
 /**

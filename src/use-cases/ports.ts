@@ -24,6 +24,6 @@ export {
   type ProviderCheck,
   type ProviderRegistry,
 } from './ports/providers.js';
-export type { AdminAlert, BreakGlassAlert, CardRef, ChatNotifier, IdentityDirectory, StalledRevokesAlert } from './ports/chat.js';
+export type { AdminAlert, BreakGlassAlert, CardRef, ChatNotifier, IdentityDirectory, RequesterDmRef, StalledRevokesAlert } from './ports/chat.js';
 export type { PolicyApplyResult, PolicyOrigin, PolicySource, PolicyVersions, StoredPolicy } from './ports/policy.js';
 export type { Clock, Logger } from './ports/runtime.js';

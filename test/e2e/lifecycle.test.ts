@@ -19,7 +19,8 @@ afterAll(async () => {
 
 const about = (id: string) => (c: SlackCall) => JSON.stringify(c.args).includes(id);
 const cardOf = (id: string) => h.slack.callsTo('chat.postMessage').find((c) => c.args.channel === APPROVERS_CHANNEL && about(id)(c));
-const lastCard = (id: string) => h.slack.callsTo('chat.update').filter(about(id)).at(-1);
+/** The last update of the request's cards (not of the requester's DMs, which are updated once the grant ends). */
+const lastCard = (id: string) => h.slack.callsTo('chat.update').filter((c) => !String(c.args.channel).startsWith('D') && about(id)(c)).at(-1);
 const dmsTo = (user: string, id: string) => h.slack.callsTo('chat.postMessage').filter((c) => c.args.channel === user && about(id)(c));
 const channelPosts = (id: string) => h.slack.callsTo('chat.postMessage').filter((c) => c.args.channel === APPROVERS_CHANNEL && about(id)(c));
 const actionIds = (call: SlackCall | undefined) =>
@@ -291,6 +292,56 @@ describe('buttons on the requester’s own messages', () => {
     await eventually(() => expect(repliesTo('access_cancel', id)).toHaveLength(1));
     expect(repliesTo('access_cancel', id)[0]!.body).toMatchObject({ response_type: 'ephemeral', replace_original: false });
     expect(String(repliesTo('access_cancel', id)[0]!.body.text)).toMatch(/cancelled/);
+  });
+
+  /** The chat.update calls on the message that `posted` created, by the channel and ts Slack answered with. */
+  const updatesOf = (posted: SlackCall) =>
+    h.slack.callsTo('chat.update').filter((c) => c.args.channel === posted.answer?.channel && c.args.ts === posted.answer?.ts);
+  const sections = (call: SlackCall) => FakeSlack.blocks(call).filter((b) => b.type === 'section');
+
+  it('"Revoke now" takes the buttons off the grant DM in place, once, saying why', async () => {
+    const id = await activeGrant('1h');
+    await eventually(() => expect(actionIds(dmsTo(USERS.alice, id)[0])).toContain('access_revoke'));
+    const granted = dmsTo(USERS.alice, id)[0]!;
+    await eventually(() => expect(granted.answer).toBeDefined());
+    expect((await press('access_revoke', id, { channel: String(granted.answer!.channel), ephemeral: false })).status).toBe(200);
+    await eventually(async () => expect(await statusOf(id)).toBe('revoked'));
+    await eventually(() => expect(dmsTo(USERS.alice, id)).toHaveLength(2)); // granted, then given back
+
+    await eventually(() => expect(updatesOf(granted)).toHaveLength(1));
+    await new Promise((r) => setTimeout(r, 1_000)); // the refresh at `revoked` has run too: still one update
+    expect(updatesOf(granted)).toHaveLength(1);
+    const [update] = updatesOf(granted);
+    expect(update!.args.channel).toMatch(/^D/); // the DM's own channel, as chat.postMessage answered
+    expect(FakeSlack.blocks(update!).filter((b) => b.type === 'actions')).toEqual([]);
+    expect(actionIds(update)).toEqual([]);
+    expect(sections(update!)).toEqual(sections(granted));
+    expect(update!.args.text).toBe(granted.args.text);
+    expect(JSON.stringify(FakeSlack.blocks(update!))).toMatch(/Ended <!date\^\d+\^[^>]*>: you gave this access back/);
+    // The "given back" DM offers nothing, and is never updated.
+    expect(actionIds(dmsTo(USERS.alice, id)[1])).toEqual([]);
+    expect(updatesOf(dmsTo(USERS.alice, id)[1]!)).toEqual([]);
+    expect((await h.sql`SELECT count(*)::int AS n FROM requester_messages WHERE request_id = ${id} AND ended_at IS NOT NULL`)[0]?.n).toBe(1);
+  });
+
+  it('at the end of the window, the grant DM and the expiry warning both lose their buttons, once each', async () => {
+    const id = await activeGrant('8s', 'quick');
+    await eventually(() => expect(dmsTo(USERS.alice, id)).toHaveLength(2), 10_000); // granted, expiring soon
+    const [granted, warning] = dmsTo(USERS.alice, id) as [SlackCall, SlackCall];
+    expect(actionIds(warning)).toContain('access_revoke');
+    expect(updatesOf(granted)).toEqual([]); // still active: the buttons stay
+    await eventually(async () => expect(await statusOf(id)).toBe('revoked'), 15_000);
+    await eventually(() => expect(dmsTo(USERS.alice, id)).toHaveLength(3));
+
+    await eventually(() => expect([...updatesOf(granted), ...updatesOf(warning)]).toHaveLength(2));
+    await new Promise((r) => setTimeout(r, 1_000));
+    for (const posted of [granted, warning]) {
+      expect(updatesOf(posted)).toHaveLength(1);
+      const [update] = updatesOf(posted);
+      expect(actionIds(update)).toEqual([]);
+      expect(sections(update!)).toEqual(sections(posted));
+      expect(JSON.stringify(FakeSlack.blocks(update!))).toMatch(/Ended <!date\^\d+\^[^>]*>: the window closed/);
+    }
   });
 
   it('"Revoke now" in the grant DM gives access back at once', async () => {

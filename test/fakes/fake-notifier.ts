@@ -1,6 +1,6 @@
 /**
- * Fakes `ChatNotifier`: keeps every card, card update, requester notice, approver alert and admin DM in memory, as
- * the snapshot it was given (what the message would show). Like Slack it refuses a card to a channel it does
+ * Fakes `ChatNotifier`: keeps every card, card update, requester notice (and its rewrite once the grant ended),
+ * approver alert and admin DM in memory, as the snapshot it was given (what the message would show). Like Slack it refuses a card to a channel it does
  * not know (`channel_not_found`) and an update of a message it never posted (`message_not_found`); message
  * ids are Slack-style timestamps. `failNext` makes calls fail like a Slack outage; `whilePosting` runs
  * between Slack accepting a card and the reference coming back, to land a decision in that gap.
@@ -8,10 +8,13 @@
  * `test/support/fake-slack.ts` cover those), rate limits, and DM channels being closed.
  */
 import type { ApproverAlert, RequesterNotice } from '../../src/domain/request.js';
-import type { AdminAlert, BreakGlassAlert, CardRef, ChatNotifier, RequestSnapshot, StalledRevokesAlert } from '../../src/use-cases/ports.js';
+import type { AdminAlert, BreakGlassAlert, CardRef, ChatNotifier, RequestSnapshot, RequesterDmRef, StalledRevokesAlert } from '../../src/use-cases/ports.js';
 import type { HomeData } from '../../src/use-cases/home-view.js';
 
-export type NotifierMethod = 'postCard' | 'updateCard' | 'notifyRequester' | 'alertApprovers' | 'alertAdmins' | 'publishHome';
+export type NotifierMethod = 'postCard' | 'updateCard' | 'notifyRequester' | 'endRequesterDm' | 'alertApprovers' | 'alertAdmins' | 'publishHome';
+
+/** The notices whose DM offers actions on the grant (Revoke now, Extend), as the Slack renderer sends them. */
+const WITH_ACTIONS: readonly RequesterNotice[] = ['granted', 'expiring-soon', 'extended'];
 
 export interface PostedCard {
   card: CardRef;
@@ -25,6 +28,10 @@ export interface SentNotice {
   to: string;
   notice: RequesterNotice;
   snapshot: RequestSnapshot;
+  /** Where the DM is, when it offers actions. */
+  ref: CardRef | null;
+  /** Set once its actions were taken off: the snapshot and time it was rewritten with. */
+  ended: { snapshot: RequestSnapshot; at: Date | null; times: number } | null;
 }
 
 export interface SentAlert {
@@ -97,10 +104,22 @@ export class FakeNotifier implements ChatNotifier {
     posted.updates += 1;
   }
 
-  async notifyRequester(snapshot: RequestSnapshot, notice: RequesterNotice): Promise<void> {
+  /** Like Slack, a DM is answered with the DM's own channel (D…); returned only when it offers actions. */
+  async notifyRequester(snapshot: RequestSnapshot, notice: RequesterNotice): Promise<CardRef | null> {
     this.#call('notifyRequester');
     const { request } = snapshot;
-    this.notices.push({ requestId: request.id, to: request.requesterId, notice, snapshot: structuredClone(snapshot) });
+    const ref: CardRef | null = WITH_ACTIONS.includes(notice)
+      ? { platform: 'slack', channel: `D${request.requesterId.slice(1)}`, messageId: `${this.#ts++}.000100` }
+      : null;
+    this.notices.push({ requestId: request.id, to: request.requesterId, notice, snapshot: structuredClone(snapshot), ref, ended: null });
+    return ref ? { ...ref } : null;
+  }
+
+  async endRequesterDm(dm: RequesterDmRef, snapshot: RequestSnapshot, at: Date | null): Promise<void> {
+    this.#call('endRequesterDm');
+    const sent = this.notices.find((n) => n.ref?.channel === dm.channel && n.ref.messageId === dm.messageId);
+    if (!sent) throw new Error('An API error occurred: message_not_found');
+    sent.ended = { snapshot: structuredClone(snapshot), at, times: (sent.ended?.times ?? 0) + 1 };
   }
 
   async alertApprovers(snapshot: RequestSnapshot, alert: ApproverAlert): Promise<void> {

@@ -25,7 +25,7 @@ import type { DomainError, Result } from '../../src/domain/errors.js';
 import type { AccessRequest, AuditEntry, Decision, Effect, Transition } from '../../src/domain/request.js';
 import type { HistoryEntry } from '../../src/domain/risk.js';
 import { notificationFor, type ApplyOutcome, type CardRef, type Notification, type RequestSnapshot, type RequestStore } from '../../src/use-cases/ports.js';
-import type { AccessOnRecord, Clock, RecentAuditEntry } from '../../src/use-cases/ports.js';
+import type { AccessOnRecord, Clock, RecentAuditEntry, RequesterDmRef } from '../../src/use-cases/ports.js';
 
 export interface StoredAudit {
   id: number;
@@ -69,6 +69,8 @@ export class FakeRequestStore implements RequestStore {
   /** Who opened the App Home, and when last. */
   readonly #homeViews = new Map<string, Date>();
   readonly #cards: { requestId: string; card: CardRef }[] = [];
+  /** The requester DMs offering actions, with their row id and whether their actions were taken off. */
+  readonly #requesterDms: { id: string; requestId: string; dm: RequesterDmRef; ended: boolean }[] = [];
   readonly #failures = new Map<Method, { remaining: number; error: () => Error }>();
   readonly #failuresAfterCommit = new Map<Method, { remaining: number; error: () => Error }>();
   readonly #locks = new Map<string, Promise<void>>();
@@ -343,6 +345,26 @@ export class FakeRequestStore implements RequestStore {
     // ON CONFLICT (request_id, platform, channel) DO NOTHING.
     const taken = this.#cards.some((c) => c.requestId === requestId && c.card.platform === card.platform && c.card.channel === card.channel);
     if (!taken) this.#cards.push({ requestId, card: clone(card) });
+  }
+
+  async saveRequesterDm(requestId: string, dm: RequesterDmRef): Promise<void> {
+    this.#maybeFail('saveRequesterDm');
+    if (!this.#requests.has(requestId)) throw new Error(`insert or update on table "requester_messages" violates foreign key constraint (${requestId})`);
+    // ON CONFLICT (platform, channel, message_id) DO NOTHING; the window shown is kept in whole seconds.
+    const taken = this.#requesterDms.some((r) => r.dm.platform === dm.platform && r.dm.channel === dm.channel && r.dm.messageId === dm.messageId);
+    const stored = { ...clone(dm), shownDurationMs: Math.round(dm.shownDurationMs / 1000) * 1000 };
+    if (!taken) this.#requesterDms.push({ id: String(this.#requesterDms.length + 1), requestId, dm: stored, ended: false });
+  }
+
+  async openRequesterDms(requestId: string): Promise<(RequesterDmRef & { id: string })[]> {
+    this.#maybeFail('openRequesterDms');
+    return this.#requesterDms.filter((r) => r.requestId === requestId && !r.ended).map((r) => ({ ...clone(r.dm), id: r.id }));
+  }
+
+  async markRequesterDmEnded(id: string): Promise<void> {
+    this.#maybeFail('markRequesterDmEnded');
+    const row = this.#requesterDms.find((r) => r.id === id);
+    if (row) row.ended = true;
   }
 
   // ---- Inspectors for tests: what is stored, never a way around the port. ----

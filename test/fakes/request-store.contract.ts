@@ -176,6 +176,28 @@ export function requestStoreContract(name: string, open: () => RequestStore): vo
       expect(await store.cards(t.next.id)).toEqual([card, { ...card, channel: 'C0OTHER02', messageId: '1722950402.000100' }]);
     });
 
+    it('remembers the requester DMs offering actions, one row per message, until their actions are taken off', async () => {
+      const store = open();
+      const t = submit(draft());
+      await store.create(t);
+      const shownExpiresAt = new Date(Math.floor(Date.now() / 1000) * 1000);
+      const granted = { platform: 'slack' as const, channel: 'D0ALICE01', messageId: '1722950400.000200', notice: 'granted' as const, shownExpiresAt, shownDurationMs: 30 * MINUTE, withLogin: true };
+      const warning = { ...granted, messageId: '1722950401.000200', notice: 'expiring-soon' as const, withLogin: false };
+
+      await store.saveRequesterDm(t.next.id, granted);
+      await store.saveRequesterDm(t.next.id, granted); // a second save of the same message
+      await store.saveRequesterDm(t.next.id, warning);
+      const open1 = await store.openRequesterDms(t.next.id);
+      expect(open1).toEqual([
+        { ...granted, id: expect.any(String) },
+        { ...warning, id: expect.any(String) },
+      ]);
+
+      await store.markRequesterDmEnded(open1[0]!.id);
+      expect(await store.openRequesterDms(t.next.id)).toEqual([{ ...warning, id: open1[1]!.id }]);
+      expect(await store.cards(t.next.id)).toEqual([]); // not cards
+    });
+
     it('lists by status, soonest expiry first', async () => {
       const store = open();
       const now = Date.now();

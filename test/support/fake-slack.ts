@@ -10,6 +10,8 @@ import type { AddressInfo } from 'node:net';
 export interface SlackCall {
   method: string;
   args: Record<string, unknown>;
+  /** What the fake answered (set once answered): e.g. the `channel` and `ts` of a posted message. */
+  answer?: Record<string, unknown>;
 }
 
 export interface FakeUser {
@@ -25,6 +27,8 @@ export class FakeSlack {
   readonly responses: { path: string; body: Record<string, unknown> }[] = [];
   private readonly users = new Map<string, FakeUser>();
   private readonly channels = new Set<string>();
+  /** The DM channels (`D…`) handed out by posting to a user, where messages may then be updated like Slack allows. */
+  private readonly dms = new Set<string>();
   /** Slack user groups (`S…`) and their members, for `usergroups.users.list`. */
   private readonly usergroups = new Map<string, string[]>();
   private server: Server | null = null;
@@ -123,10 +127,12 @@ export class FakeSlack {
       const headers: Record<string, string> = failure.retryAfter === undefined ? {} : { 'retry-after': String(failure.retryAfter) };
       return { status: failure.status, body: { ok: false, error: 'fake_failure' }, headers };
     }
-    this.calls.push({ method, args });
+    const call: SlackCall = { method, args };
+    this.calls.push(call);
     const gate = this.held.get(method);
     if (gate) await gate;
-    return { status: 200, body: this.answer(method, args) };
+    call.answer = this.answer(method, args);
+    return { status: 200, body: call.answer };
   }
 
   private answer(method: string, args: Record<string, unknown>): Record<string, unknown> {
@@ -145,8 +151,11 @@ export class FakeSlack {
         if (!members) return { ok: false, error: 'no_such_subteam' };
         return { ok: true, users: members };
       }
-      case 'chat.postMessage':
-        return { ok: true, channel: String(args.channel).startsWith('U') ? `D${String(args.channel).slice(1)}` : args.channel, ts: `${this.ts++}.000200`, message: {} };
+      case 'chat.postMessage': {
+        const dm = String(args.channel).startsWith('U') ? `D${String(args.channel).slice(1)}` : null;
+        if (dm) this.dms.add(dm);
+        return { ok: true, channel: dm ?? args.channel, ts: `${this.ts++}.000200`, message: {} };
+      }
       case 'chat.update':
         return { ok: true, channel: args.channel, ts: args.ts };
       case 'chat.postEphemeral':
@@ -163,7 +172,7 @@ export class FakeSlack {
     if (!method.startsWith('chat.')) return null;
     const channel = String(args.channel ?? '');
     const isUser = /^[UW]/.test(channel);
-    if (!isUser && !this.channels.has(channel)) return 'channel_not_found';
+    if (!isUser && !this.channels.has(channel) && !this.dms.has(channel)) return 'channel_not_found';
     if (args.text === undefined && args.blocks === undefined) return 'no_text';
     const blocks = FakeSlack.blocks({ method, args });
     if (blocks.length > MAX_BLOCKS) return 'invalid_blocks';

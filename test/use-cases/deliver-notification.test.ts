@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { deliverNotification } from '../../src/use-cases/deliver-notification.js';
 import { reviewRequest } from '../../src/use-cases/review-request.js';
+import { revokeEarly } from '../../src/use-cases/revoke-early.js';
+import { revokeGrant } from '../../src/use-cases/revoke-grant.js';
 import type { NotifierMethod } from '../fakes/fake-notifier.js';
 import { ALICE, APPROVERS_CHANNEL, BOB, active, createWorld, deliverAll, readRequest, submitted, type World } from './world.js';
 
@@ -109,6 +111,77 @@ describe('deliverNotification', () => {
     expect(await deliverNotification(w.deps, row)).toBe('already-delivered');
 
     expect(w.notifier.notices).toMatchObject([{ requestId: id, to: ALICE, notice: 'granted' }]);
+  });
+
+  describe('the requester DMs that offer actions on the grant', () => {
+    it('are remembered where Slack put them, and rewritten once, by the refresh of the transition that ends the grant', async () => {
+      const w = createWorld();
+      const id = await active(w);
+      await deliverAll(w);
+      const [granted] = w.notifier.notices;
+      expect(granted).toMatchObject({ notice: 'granted', ref: { channel: 'D0ALICE01' }, ended: null });
+      expect(await w.store.openRequesterDms(id)).toEqual([
+        { ...granted!.ref, id: expect.any(String), notice: 'granted', shownExpiresAt: w.store.request(id).expiresAt, shownDurationMs: 30 * 60_000, withLogin: false },
+      ]);
+
+      expect((await revokeEarly(w.deps, { requestId: id, actorId: ALICE, note: null })).ok).toBe(true);
+      await deliverAll(w); // the refresh at `revoking` takes the buttons off
+      expect(granted!.ended).toMatchObject({ times: 1, at: w.clock.now(), snapshot: { request: { status: 'revoking', revokedBy: ALICE } } });
+      expect(await w.store.openRequesterDms(id)).toEqual([]);
+
+      expect(await revokeGrant(w.deps, id, 'early')).toEqual({ kind: 'revoked' });
+      await deliverAll(w); // the refresh at `revoked` finds nothing left to rewrite
+      expect(granted!.ended?.times).toBe(1);
+      expect(w.notifier.noticesOf(id)).toEqual(['granted', 'revoked']);
+      expect(w.notifier.notices[1]?.ref).toBeNull();
+    });
+
+    it('a DM sent after its grant ended has its buttons taken off at once', async () => {
+      const w = createWorld();
+      const id = await active(w);
+      const grantedRow = notificationOf(w, id, 'notify-requester');
+      expect((await revokeEarly(w.deps, { requestId: id, actorId: ALICE, note: null })).ok).toBe(true);
+      for (const row of w.store.undeliveredIds().filter((r) => r !== grantedRow)) await deliverNotification(w.deps, row);
+
+      expect(await deliverNotification(w.deps, grantedRow)).toBe('delivered');
+      expect(w.notifier.notices[0]).toMatchObject({ notice: 'granted', ended: { times: 1 } });
+      expect(await w.store.openRequesterDms(id)).toEqual([]);
+    });
+
+    it('a failed rewrite is best effort: the refresh is delivered, the DM stays open, and the next refresh rewrites it', async () => {
+      const w = createWorld();
+      const id = await active(w);
+      await deliverAll(w);
+      expect((await revokeEarly(w.deps, { requestId: id, actorId: ALICE, note: null })).ok).toBe(true);
+      const refresh = notificationOf(w, id, 'refresh-cards');
+      w.notifier.failNext('endRequesterDm');
+
+      // The cards' refresh is not failed (and so not re-sent) for a cosmetic rewrite.
+      expect(await deliverNotification(w.deps, refresh)).toBe('delivered');
+      expect(w.notifier.notices[0]?.ended).toBeNull();
+      expect(await w.store.openRequesterDms(id)).toHaveLength(1);
+      expect(w.log.lines.filter((l) => l.level === 'warn').map((l) => l.msg)).toContain(
+        'could not take the buttons off a requester DM; a later refresh tries again',
+      );
+
+      expect(await revokeGrant(w.deps, id, 'early')).toEqual({ kind: 'revoked' });
+      await deliverAll(w);
+      expect(w.notifier.notices[0]?.ended?.times).toBe(1);
+      expect(await w.store.openRequesterDms(id)).toEqual([]);
+    });
+
+    it('a failed rewrite never re-posts the DM it rides on: the grant DM is delivered once', async () => {
+      const w = createWorld();
+      const id = await active(w);
+      const grantedRow = notificationOf(w, id, 'notify-requester');
+      expect((await revokeEarly(w.deps, { requestId: id, actorId: ALICE, note: null })).ok).toBe(true);
+      for (const row of w.store.undeliveredIds().filter((r) => r !== grantedRow)) await deliverNotification(w.deps, row);
+      w.notifier.failNext('endRequesterDm');
+
+      expect(await deliverNotification(w.deps, grantedRow)).toBe('delivered');
+      expect(await deliverNotification(w.deps, grantedRow)).toBe('already-delivered');
+      expect(w.notifier.noticesOf(id)).toEqual(['granted']);
+    });
   });
 
   it('a notification that does not exist is reported missing', async () => {

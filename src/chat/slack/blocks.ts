@@ -12,7 +12,7 @@ import { INPUT_LABEL_MAX, MODAL_TITLE_MAX, OPTION_TEXT_MAX, SELECT_OPTIONS_MAX, 
 import { context, plain, section, type SlackMessage } from './format.js';
 
 export { approvalCard } from './card.js';
-export { adminAlert, approverAlert, receivedMessage, requesterNotice } from './notices.js';
+export { adminAlert, approverAlert, endedRequesterNotice, offersActions, receivedMessage, requesterNotice } from './notices.js';
 export { listMessage, statusMessage } from './query-replies.js';
 export type { Block, SlackMessage } from './format.js';
 

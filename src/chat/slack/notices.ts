@@ -4,7 +4,8 @@
  * Pure renderers of the request snapshot; `adminAlert`, of the alert's own data.
  *
  * One file per audience:
- * - requester-notices.ts: the requester's DMs as the request moves on (`requesterNotice`)
+ * - requester-notices.ts: the requester's DMs as the request moves on (`requesterNotice`), and those that offered
+ *   actions on the grant as they read once it ended (`endedRequesterNotice`)
  * - received-message.ts: the requester's private "request sent" confirmation (`receivedMessage`)
  * - approver-alerts.ts: alerts in the approvers' channel (`approverAlert`)
  * - admin-alerts.ts: DMs to the policy admins (`adminAlert`)
@@ -13,4 +14,4 @@
 export { adminAlert } from './admin-alerts.js';
 export { approverAlert } from './approver-alerts.js';
 export { receivedMessage } from './received-message.js';
-export { requesterNotice } from './requester-notices.js';
+export { endedRequesterNotice, offersActions, requesterNotice } from './requester-notices.js';

@@ -4,9 +4,9 @@
  */
 import type { WebClient } from '@slack/web-api';
 import type { ApproverAlert, RequesterNotice } from '../../domain/request.js';
-import type { AdminAlert, BreakGlassAlert, CardRef, StalledRevokesAlert, ChatNotifier, LoginCredentials, RequestSnapshot } from '../../use-cases/ports.js';
+import type { AdminAlert, BreakGlassAlert, CardRef, StalledRevokesAlert, ChatNotifier, LoginCredentials, RequestSnapshot, RequesterDmRef } from '../../use-cases/ports.js';
 import type { HomeData } from '../../use-cases/home-view.js';
-import { adminAlert, approvalCard, approverAlert, requesterNotice } from './blocks.js';
+import { adminAlert, approvalCard, approverAlert, endedRequesterNotice, offersActions, requesterNotice } from './blocks.js';
 import { homeView } from './home.js';
 
 export class SlackNotifier implements ChatNotifier {
@@ -22,8 +22,16 @@ export class SlackNotifier implements ChatNotifier {
     await this.client.chat.update({ channel: card.channel, ts: card.messageId, ...approvalCard(snapshot) });
   }
 
-  async notifyRequester(snapshot: RequestSnapshot, notice: RequesterNotice, credentials?: LoginCredentials): Promise<void> {
-    await this.client.chat.postMessage({ channel: snapshot.request.requesterId, ...requesterNotice(snapshot, notice, credentials) });
+  /** A DM with actions on the grant is answered with its reference: the DM's own channel (D…) and ts. */
+  async notifyRequester(snapshot: RequestSnapshot, notice: RequesterNotice, credentials?: LoginCredentials): Promise<CardRef | null> {
+    const res = await this.client.chat.postMessage({ channel: snapshot.request.requesterId, ...requesterNotice(snapshot, notice, credentials) });
+    if (!offersActions(notice)) return null;
+    if (!res.ts || !res.channel) throw new Error('chat.postMessage returned no message reference');
+    return { platform: 'slack', channel: res.channel, messageId: res.ts };
+  }
+
+  async endRequesterDm(dm: RequesterDmRef, snapshot: RequestSnapshot, at: Date | null): Promise<void> {
+    await this.client.chat.update({ channel: dm.channel, ts: dm.messageId, ...endedRequesterNotice(snapshot, dm, at) });
   }
 
   async alertApprovers(snapshot: RequestSnapshot, alert: ApproverAlert): Promise<void> {

@@ -2,10 +2,10 @@
 import { and, asc, desc, eq, gte, inArray, isNull, lt, ne, sql } from 'drizzle-orm';
 import type { AccessRequest, AuditEntry } from '../../domain/request.js';
 import type { HistoryEntry } from '../../domain/risk.js';
-import type { AccessOnRecord, CardRef, Notification, RecentAuditEntry, RequestSnapshot } from '../../use-cases/ports.js';
+import type { AccessOnRecord, CardRef, Notification, RecentAuditEntry, RequesterDmRef, RequestSnapshot } from '../../use-cases/ports.js';
 import type { Database } from '../db.js';
 import { SELECT_REQUEST, toDomain } from '../request-rows.js';
-import { accessRequests, auditEvents, chatMessages, grants, homeViews, notifications } from '../schema.js';
+import { accessRequests, auditEvents, chatMessages, grants, homeViews, notifications, requesterMessages } from '../schema.js';
 import { loadSnapshot } from './snapshot.js';
 
 /** The states whose grants the records still account for (`openGrantsOf`): in flight, in force, being taken back. */
@@ -140,5 +140,23 @@ export class RequestReads {
   async cards(requestId: string): Promise<CardRef[]> {
     const rows = await this.db.select().from(chatMessages).where(eq(chatMessages.requestId, requestId)).orderBy(asc(chatMessages.id));
     return rows.map((r) => ({ platform: r.platform as CardRef['platform'], channel: r.channel, messageId: r.messageId }));
+  }
+
+  async openRequesterDms(requestId: string): Promise<(RequesterDmRef & { id: string })[]> {
+    const rows = await this.db
+      .select()
+      .from(requesterMessages)
+      .where(and(eq(requesterMessages.requestId, requestId), isNull(requesterMessages.endedAt)))
+      .orderBy(asc(requesterMessages.id));
+    return rows.map((r) => ({
+      id: String(r.id),
+      platform: r.platform as CardRef['platform'],
+      channel: r.channel,
+      messageId: r.messageId,
+      notice: r.notice as RequesterDmRef['notice'],
+      shownExpiresAt: r.shownExpiresAt,
+      shownDurationMs: r.shownDurationSeconds * 1000,
+      withLogin: r.withLogin,
+    }));
   }
 }

@@ -2,9 +2,9 @@
 import { and, eq, isNull, sql } from 'drizzle-orm';
 import type { DomainError, Result } from '../../domain/errors.js';
 import type { AccessRequest, AuditEntry, Transition } from '../../domain/request.js';
-import { notificationFor, type ApplyOutcome, type CardRef, type Notification, type RequestSnapshot, type RequestStore } from '../../use-cases/ports.js';
+import { notificationFor, type ApplyOutcome, type CardRef, type Notification, type RequesterDmRef, type RequestSnapshot, type RequestStore } from '../../use-cases/ports.js';
 import { requestColumns } from '../request-rows.js';
-import { accessRequests, auditEvents, chatMessages, decisions, grants, homeViews, notifications } from '../schema.js';
+import { accessRequests, auditEvents, chatMessages, decisions, grants, homeViews, notifications, requesterMessages } from '../schema.js';
 import { RequestReads } from './reads.js';
 import { loadSnapshot, type Tx } from './snapshot.js';
 
@@ -192,5 +192,28 @@ export class PostgresRequestStore extends RequestReads implements RequestStore {
       .insert(chatMessages)
       .values({ requestId, platform: card.platform, channel: card.channel, messageId: card.messageId })
       .onConflictDoNothing();
+  }
+
+  async saveRequesterDm(requestId: string, dm: RequesterDmRef): Promise<void> {
+    await this.db
+      .insert(requesterMessages)
+      .values({
+        requestId,
+        platform: dm.platform,
+        channel: dm.channel,
+        messageId: dm.messageId,
+        notice: dm.notice,
+        shownExpiresAt: dm.shownExpiresAt,
+        shownDurationSeconds: Math.round(dm.shownDurationMs / 1000),
+        withLogin: dm.withLogin,
+      })
+      .onConflictDoNothing();
+  }
+
+  async markRequesterDmEnded(id: string): Promise<void> {
+    await this.db
+      .update(requesterMessages)
+      .set({ endedAt: sql`now()` })
+      .where(and(eq(requesterMessages.id, Number(id)), isNull(requesterMessages.endedAt)));
   }
 }

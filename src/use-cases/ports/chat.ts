@@ -11,6 +11,19 @@ export interface CardRef {
   messageId: string;
 }
 
+/**
+ * A requester DM that offers actions on the grant (Revoke now, Extend), as remembered so its actions can be taken
+ * off once the grant ends (`ChatNotifier.endRequesterDm`). `shown…`: the window the DM showed when posted, kept
+ * because an extension moves the request's own window later; `withLogin`: it carried a grant's login, which
+ * is never stored and is left out when the DM is rewritten.
+ */
+export interface RequesterDmRef extends CardRef {
+  notice: RequesterNotice;
+  shownExpiresAt: Date | null;
+  shownDurationMs: number;
+  withLogin: boolean;
+}
+
 /** Who people are in chat. */
 export interface IdentityDirectory {
   emailOf(userId: string): Promise<string | null>;
@@ -22,8 +35,17 @@ export interface IdentityDirectory {
 export interface ChatNotifier {
   postCard(channel: string, snapshot: RequestSnapshot): Promise<CardRef>;
   updateCard(card: CardRef, snapshot: RequestSnapshot): Promise<void>;
-  /** `credentials`: only with the "granted" notice of a grant that created a login; shown in that DM alone. */
-  notifyRequester(snapshot: RequestSnapshot, notice: RequesterNotice, credentials?: LoginCredentials): Promise<void>;
+  /**
+   * `credentials`: only with the "granted" notice of a grant that created a login; shown in that DM alone.
+   * Returns where the DM is when it offers actions on the grant (to be taken off by `endRequesterDm` once the
+   * grant ends), null when it offers none.
+   */
+  notifyRequester(snapshot: RequestSnapshot, notice: RequesterNotice, credentials?: LoginCredentials): Promise<CardRef | null>;
+  /**
+   * Rewrites a DM sent by `notifyRequester` in place, once its request is no longer active: what it said,
+   * without its actions, and why they are gone. `at`: when the delivery runs, for an early revoke not yet done.
+   */
+  endRequesterDm(dm: RequesterDmRef, snapshot: RequestSnapshot, at: Date | null): Promise<void>;
   alertApprovers(snapshot: RequestSnapshot, alert: ApproverAlert): Promise<void>;
   /** A direct message to each of `admins` (chat user ids). Tries every admin; throws afterwards if any failed. */
   alertAdmins(admins: string[], alert: AdminAlert | BreakGlassAlert | StalledRevokesAlert): Promise<void>;

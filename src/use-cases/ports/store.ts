@@ -2,7 +2,7 @@
 import type { DomainError, Result } from '../../domain/errors.js';
 import type { HistoryEntry } from '../../domain/risk.js';
 import type { AccessRequest, AuditEntry, Decision, Transition } from '../../domain/request.js';
-import type { CardRef } from './chat.js';
+import type { CardRef, RequesterDmRef } from './chat.js';
 import type { Notification } from './notifications.js';
 
 export interface RequestSnapshot {
@@ -89,6 +89,12 @@ export interface RequestStore {
   recordDeliveryFailure(id: string, error: string): Promise<void>;
   cards(requestId: string): Promise<CardRef[]>;
   saveCard(requestId: string, card: CardRef): Promise<void>;
+  /** Remembers a requester DM that offers actions (a second save of the same message is ignored). */
+  saveRequesterDm(requestId: string, dm: RequesterDmRef): Promise<void>;
+  /** The request's requester DMs whose actions are still shown, oldest first, each with its row id. */
+  openRequesterDms(requestId: string): Promise<(RequesterDmRef & { id: string })[]>;
+  /** Records that a DM's actions were taken off; it is not listed by `openRequesterDms` again. */
+  markRequesterDmEnded(id: string): Promise<void>;
 }
 
 /** One audit entry with when it happened and the request it concerns (null: none). */
