@@ -49,6 +49,11 @@ export class BullJobQueue implements JobQueue {
     });
   }
 
+  /**
+   * 8 attempts, then the reconciler revives the failed job once per interval: a transient failure (429, 5xx,
+   * the network) is retried for ever on purpose, since an outage ends and the message is still owed. A refusal
+   * for good (`PermanentChatError`) never gets here as a failure: the delivery gives it up and completes.
+   */
   ensureDelivery(notificationId: string): Promise<void> {
     return ensure(this.notify, JOB.deliver, deliverJobId(notificationId), { notificationId }, {
       attempts: 8,

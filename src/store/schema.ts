@@ -153,8 +153,14 @@ export const notifications = pgTable(
     deliveredAt: ts('delivered_at'),
     attempts: integer('attempts').notNull().default(0),
     lastError: text('last_error'),
+    /**
+     * Set when chat refused the notification for good (a deleted channel, a deactivated user: `PermanentChatError`)
+     * and delivery gave it up; `abandon_reason` is the platform's code. Never delivered, never listed again.
+     */
+    abandonedAt: ts('abandoned_at'),
+    abandonReason: text('abandon_reason'),
   },
-  (t) => [index('notifications_undelivered_idx').on(t.createdAt).where(sql`delivered_at IS NULL`)],
+  (t) => [index('notifications_undelivered_idx').on(t.createdAt).where(sql`delivered_at IS NULL AND abandoned_at IS NULL`)],
 );
 
 /** Append-only (a trigger refuses UPDATE and DELETE): every step and every refused attempt. */

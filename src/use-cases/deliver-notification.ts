@@ -3,6 +3,16 @@
  * refreshing a card twice is harmless; a direct message is sent once per notification row, and the row is
  * marked delivered right after. Failures are recorded and rethrown for the queue to retry.
  *
+ * Except a refusal for good (`PermanentChatError`: the approvers' channel deleted or archived, the bot removed
+ * from it, the requester deactivated, a message Slack will never take): retrying it could only fail again, for
+ * ever, since the reconciler revives a delivery that ran out of attempts. Such a delivery is given up: the row is
+ * marked abandoned (no longer listed as undelivered, so the reconciler leaves it), audited
+ * `notification.abandoned` (its kind, the platform's code and where it was going; never the message), logged at
+ * error level, and the job completes. People are told once per request and kind: a DM to the policy admins, sent
+ * directly, never through the outbox, so a failure to tell them is logged and nothing loops. A transient failure
+ * (429, 5xx, the network, any code not known to be permanent) is still retried for ever, the queue's attempts
+ * first and then the reconciler once per interval: the right call for an outage, which ends (decision 35).
+ *
  * The requester's DMs that offer actions on the grant (Revoke now, Extend) are remembered when sent, and
  * rewritten without them by the `refresh-cards` delivery of the first transition that leaves the request
  * no longer active (an early revoke at `revoking`, the window's end at `revoked`): every such transition
@@ -13,9 +23,9 @@ import { findRole } from '../domain/policy.js';
 import type { UseCaseDeps } from './deps.js';
 import { describeError } from './effects.js';
 import { homeAudience, refreshHomes } from './home-view.js';
-import { targetOf, type LoginCredentials, type RequestSnapshot } from './ports.js';
+import { PermanentChatError, targetOf, type LoginCredentials, type Notification, type RequestSnapshot } from './ports.js';
 
-export type DeliveryOutcome = 'delivered' | 'already-delivered' | 'missing';
+export type DeliveryOutcome = 'delivered' | 'already-delivered' | 'missing' | 'abandoned';
 
 export async function deliverNotification(
   deps: Pick<UseCaseDeps, 'store' | 'notifier' | 'log'> & Partial<Pick<UseCaseDeps, 'providers' | 'policy' | 'clock'>>,
@@ -24,6 +34,7 @@ export async function deliverNotification(
   const row = await deps.store.notification(notificationId);
   if (!row) return 'missing';
   if (row.deliveredAt) return 'already-delivered';
+  if (row.abandonedAt) return 'abandoned';
   const snapshot = await deps.store.get(row.requestId);
   if (!snapshot) return 'missing';
   try {
@@ -32,10 +43,13 @@ export async function deliverNotification(
       case 'post-cards':
         await postCards(deps, snapshot);
         break;
-      case 'refresh-cards':
-        for (const card of await deps.store.cards(row.requestId)) await deps.notifier.updateCard(card, snapshot);
+      case 'refresh-cards': {
+        // A card refused for good (its channel deleted) does not keep the others from their update.
+        const refused = await eachRefusedLast(await deps.store.cards(row.requestId), (card) => deps.notifier.updateCard(card, snapshot));
         await endRequesterDms(deps, snapshot);
+        if (refused) throw refused;
         break;
+      }
       case 'notify-requester': {
         const credentials = n.notice === 'granted' ? await loginCredentials(deps, snapshot) : null;
         const dm = credentials ? await deps.notifier.notifyRequester(snapshot, n.notice, credentials) : await deps.notifier.notifyRequester(snapshot, n.notice);
@@ -65,12 +79,65 @@ export async function deliverNotification(
       }
     }
   } catch (error) {
+    if (error instanceof PermanentChatError) {
+      await giveUp(deps, notificationId, row.notification, snapshot, error);
+      return 'abandoned';
+    }
     await deps.store.recordDeliveryFailure(notificationId, describeError(error));
     throw error;
   }
   await deps.store.markDelivered(notificationId);
   if (row.notification.kind === 'post-cards' || row.notification.kind === 'refresh-cards') await refreshHomesOf(deps, row.requestId);
   return 'delivered';
+}
+
+/**
+ * Runs `send` for each item, in order. A transient failure is thrown at once (the delivery is retried whole,
+ * which is harmless: cards are re-rendered, a posted one is not posted again); a refusal for good is kept and
+ * returned once every other item had its turn, so one deleted channel does not hold back the others.
+ */
+async function eachRefusedLast<T>(items: readonly T[], send: (item: T) => Promise<void>): Promise<PermanentChatError | null> {
+  let refused: PermanentChatError | null = null;
+  for (const item of items) {
+    try {
+      await send(item);
+    } catch (error) {
+      if (!(error instanceof PermanentChatError)) throw error;
+      refused ??= error;
+    }
+  }
+  return refused;
+}
+
+/**
+ * Gives a notification up after chat refused it for good: marks it abandoned and audits it (one transaction),
+ * logs it, and, the first time a notification of this kind of this request is given up, tells the policy admins.
+ * An admin alert that is itself refused is only logged: telling the admins about it would loop. Telling them
+ * is best effort and not retried (the audit entry and the error log line stay).
+ */
+async function giveUp(
+  deps: Pick<UseCaseDeps, 'store' | 'notifier' | 'log'> & Partial<Pick<UseCaseDeps, 'policy'>>,
+  notificationId: string,
+  notification: Notification,
+  snapshot: RequestSnapshot,
+  error: PermanentChatError,
+): Promise<void> {
+  const { request } = snapshot;
+  const details = { notificationId, kind: notification.kind, code: error.code, destination: error.destination };
+  const { abandoned, firstOfKind } = await deps.store.abandonDelivery(notificationId, error.code, { action: 'notification.abandoned', actor: 'system', details });
+  if (!abandoned) return; // delivered or given up meanwhile, by another run of the same job
+  deps.log.error({ requestId: request.id, ...details }, 'chat refused a notification for good; it is given up and not retried');
+  if (!firstOfKind || notification.kind === 'alert-admins') return;
+  const admins = deps.policy?.current().admins ?? [];
+  if (admins.length === 0) {
+    deps.log.warn({ requestId: request.id, kind: notification.kind }, 'a notification was given up, but the policy names no admins to tell; it is in the audit log');
+    return;
+  }
+  try {
+    await deps.notifier.alertAdmins(admins, { kind: 'notification-undeliverable', request, notification: notification.kind, destination: error.destination, code: error.code });
+  } catch (alertError) {
+    deps.log.error({ requestId: request.id, kind: notification.kind, err: describeError(alertError) }, 'a notification was given up, but telling the admins failed; it is in the audit log');
+  }
 }
 
 /**
@@ -153,11 +220,14 @@ async function postCards(deps: Pick<UseCaseDeps, 'store' | 'notifier'> & Partial
   // cards (no card posted yet), never again on escalation. A delivery retried after a partial failure may
   // therefore miss the approvers whose DM had not gone out yet; the channel card still reaches them.
   if (existing.length === 0) pending.push(...dmApprovers(deps, request).filter((u) => !channels.includes(u)));
-  for (const channel of pending) {
+  // A destination refused for good (a deleted channel, a deactivated approver) does not keep the others from
+  // their card; the delivery is then given up, once the others are posted.
+  const refused = await eachRefusedLast(pending, async (channel) => {
     const card = await deps.notifier.postCard(channel, snapshot);
     await deps.store.saveCard(request.id, card);
     // A decision may have landed while the card was being posted; its refresh found no card to update.
     const latest = await deps.store.get(request.id);
     if (latest && latest.request.version !== request.version) await deps.notifier.updateCard(card, latest);
-  }
+  });
+  if (refused) throw refused;
 }

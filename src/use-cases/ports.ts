@@ -24,6 +24,17 @@ export {
   type ProviderCheck,
   type ProviderRegistry,
 } from './ports/providers.js';
-export type { AdminAlert, BreakGlassAlert, CardRef, ChatNotifier, IdentityDirectory, RequesterDmRef, StalledRevokesAlert } from './ports/chat.js';
+export { PermanentChatError } from './ports/chat.js';
+export type {
+  AdminAlert,
+  AnyAdminAlert,
+  BreakGlassAlert,
+  CardRef,
+  ChatNotifier,
+  IdentityDirectory,
+  RequesterDmRef,
+  StalledRevokesAlert,
+  UndeliverableAlert,
+} from './ports/chat.js';
 export type { PolicyApplyResult, PolicyOrigin, PolicySource, PolicyVersions, StoredPolicy } from './ports/policy.js';
 export type { Clock, Logger } from './ports/runtime.js';

@@ -42,6 +42,7 @@ export async function reconcile(deps: Pick<UseCaseDeps, 'store' | 'queue' | 'clo
     report.grants += 1;
   }
   // No grace period is needed: a delivery in flight still holds its job id, and a delivered row is skipped.
+  // A notification chat refused for good was given up (deliver-notification.ts) and is not listed here.
   for (const id of await deps.store.listUndelivered(now, BATCH)) {
     await deps.queue.ensureDelivery(id);
     report.deliveries += 1;

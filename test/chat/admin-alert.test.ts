@@ -1,7 +1,7 @@
 /** The admins' drift DM: pure, names what was removed and why, and escapes whatever the target named. */
 import { describe, expect, it } from 'vitest';
 import { adminAlert } from '../../src/chat/slack/blocks.js';
-import type { AdminAlert } from '../../src/use-cases/ports.js';
+import type { AdminAlert, UndeliverableAlert } from '../../src/use-cases/ports.js';
 import { HOUR } from '../../src/domain/duration.js';
 import { ALICE, expectWithinSlackLimits, later, request } from './slack-fixtures.js';
 
@@ -64,5 +64,42 @@ describe('adminAlert: revokes not progressing', () => {
     expectWithinSlackLimits(message);
     expect(JSON.stringify(message.blocks)).toMatch(/…and \d+ more/);
     expect(message.text).toContain('50 grants');
+  });
+});
+
+describe('adminAlert: a notification Slack refused for good', () => {
+  const undeliverable = (over: Partial<UndeliverableAlert> = {}): UndeliverableAlert => ({
+    kind: 'notification-undeliverable',
+    request: request(),
+    notification: 'post-cards',
+    destination: 'C0GONE0001',
+    code: 'channel_not_found',
+    ...over,
+  });
+  const text = (alert: UndeliverableAlert): string => JSON.stringify(adminAlert(alert).blocks);
+
+  it('a card refused by the approvers’ channel: which channel, which request, Slack’s code, who is left out and what to fix', () => {
+    const message = adminAlert(undeliverable());
+    expect(message.text).toBe('Slack refused a message about request req_8f3a2c for good (channel_not_found).');
+    expect(text(undeliverable())).toContain(
+      'The approvers’ channel <#C0GONE0001> refused the card of request `req_8f3a2c` (`channel_not_found`): approvers cannot see it; fix the role’s `channel` in the policy',
+    );
+    expect(text(undeliverable())).toContain('notification.abandoned');
+    expectWithinSlackLimits(message);
+  });
+
+  it('names what else was refused: an update, an approvers’ alert, the requester’s DM, an approver’s DM card', () => {
+    expect(text(undeliverable({ notification: 'refresh-cards', code: 'is_archived' }))).toContain('refused an update of the card of request `req_8f3a2c` (`is_archived`)');
+    expect(text(undeliverable({ notification: 'alert-approvers' }))).toContain('refused an alert about request `req_8f3a2c`');
+    expect(text(undeliverable({ notification: 'notify-requester', destination: ALICE, code: 'user_not_found' }))).toContain(
+      `A direct message to <@${ALICE}> about request \`req_8f3a2c\` was refused (\`user_not_found\`)`,
+    );
+    expect(text(undeliverable({ destination: 'U0BOB0002', code: 'cannot_dm_bot' }))).toContain('could not be sent to <@U0BOB0002>');
+  });
+
+  it('never carries the request’s reason (the message text), and escapes what it shows', () => {
+    const hostile = undeliverable({ request: request({ reason: 'SECRET-REASON', role: '<!channel>' }), code: '<!here>' });
+    expect(JSON.stringify(adminAlert(hostile))).not.toContain('SECRET-REASON');
+    expect(JSON.stringify(adminAlert(hostile))).not.toMatch(/<!channel>|<!here>/);
   });
 });

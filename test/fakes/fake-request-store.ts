@@ -14,6 +14,9 @@
  * - `withTargetLock` is a real mutex per resource and principal (waiters queue, not re-entrant).
  * - Durations are kept in whole seconds (`duration_seconds`), timestamps come from the injected clock where
  *   PostgreSQL would use `now()`.
+ * - `abandonDelivery` gives a row up once (never a delivered one), appends its audit entry, and answers
+ *   `firstOfKind` when no other row of the same request and kind was given up before; `listUndelivered` and
+ *   `undeliveredIds` leave given-up rows out.
  * - Every read returns a copy, so a use case cannot change stored state without saving it.
  * Test hooks: `failNext(method)` makes the next call(s) throw before touching anything (a lost connection,
  * a crash between two steps); `commitThenFail(method)` makes the next write(s) of `create` or `apply` save
@@ -44,6 +47,9 @@ export interface StoredNotification {
   deliveredAt: Date | null;
   attempts: number;
   lastError: string | null;
+  /** Given up for good (`abandonDelivery`), and why (the chat platform's code). */
+  abandonedAt: Date | null;
+  abandonReason: string | null;
 }
 
 interface GrantRow {
@@ -303,17 +309,22 @@ export class FakeRequestStore implements RequestStore {
   async listUndelivered(olderThan: Date, limit: number): Promise<string[]> {
     this.#maybeFail('listUndelivered');
     return [...this.#outbox.values()]
-      .filter((n) => n.deliveredAt === null && n.createdAt < olderThan)
+      .filter((n) => n.deliveredAt === null && n.abandonedAt === null && n.createdAt < olderThan)
       .sort((a, b) => Number(a.id) - Number(b.id))
       .slice(0, limit)
       .map((n) => n.id);
   }
 
-  async notification(id: string): Promise<{ requestId: string; notification: Notification; deliveredAt: Date | null } | null> {
+  async notification(id: string): Promise<{ requestId: string; notification: Notification; deliveredAt: Date | null; abandonedAt: Date | null } | null> {
     this.#maybeFail('notification');
     const row = this.#outbox.get(id);
     if (!row) return null;
-    return { requestId: row.requestId, notification: clone(row.notification), deliveredAt: row.deliveredAt && new Date(row.deliveredAt) };
+    return {
+      requestId: row.requestId,
+      notification: clone(row.notification),
+      deliveredAt: row.deliveredAt && new Date(row.deliveredAt),
+      abandonedAt: row.abandonedAt && new Date(row.abandonedAt),
+    };
   }
 
   async markDelivered(id: string): Promise<boolean> {
@@ -332,6 +343,21 @@ export class FakeRequestStore implements RequestStore {
     if (!row) return;
     row.attempts += 1;
     row.lastError = error;
+  }
+
+  async abandonDelivery(id: string, reason: string, audit: AuditEntry): Promise<{ abandoned: boolean; firstOfKind: boolean }> {
+    this.#maybeFail('abandonDelivery');
+    const row = this.#outbox.get(id);
+    if (!row || row.deliveredAt !== null || row.abandonedAt !== null) return { abandoned: false, firstOfKind: false };
+    const earlier = [...this.#outbox.values()].some(
+      (n) => n.id !== id && n.requestId === row.requestId && n.abandonedAt !== null && n.notification.kind === row.notification.kind,
+    );
+    row.abandonedAt = this.clock.now();
+    row.abandonReason = reason;
+    row.attempts += 1;
+    row.lastError = reason;
+    this.#pushAudit(row.requestId, audit);
+    return { abandoned: true, firstOfKind: !earlier };
   }
 
   async cards(requestId: string): Promise<CardRef[]> {
@@ -394,7 +420,7 @@ export class FakeRequestStore implements RequestStore {
 
   undeliveredIds(): string[] {
     return this.outbox()
-      .filter((n) => n.deliveredAt === null)
+      .filter((n) => n.deliveredAt === null && n.abandonedAt === null)
       .map((n) => n.id);
   }
 
@@ -416,7 +442,7 @@ export class FakeRequestStore implements RequestStore {
       const notification = notificationFor(effect);
       if (!notification) continue;
       const id = String(this.#nextNotification++);
-      this.#outbox.set(id, { id, requestId, notification, createdAt: this.clock.now(), deliveredAt: null, attempts: 0, lastError: null });
+      this.#outbox.set(id, { id, requestId, notification, createdAt: this.clock.now(), deliveredAt: null, attempts: 0, lastError: null, abandonedAt: null, abandonReason: null });
       ids.push(id);
     }
     return ids;

@@ -63,7 +63,7 @@ export function requestStoreContract(name: string, open: () => RequestStore): vo
       expect(notificationIds).toHaveLength(1);
       const snapshot = await store.get(t.next.id);
       expect(snapshot).toEqual({ request: { ...t.next, durationMs: 90 * MINUTE }, decisions: [] });
-      expect(await store.notification(notificationIds[0] ?? '')).toEqual({ requestId: t.next.id, notification: { kind: 'post-cards' }, deliveredAt: null });
+      expect(await store.notification(notificationIds[0] ?? '')).toEqual({ requestId: t.next.id, notification: { kind: 'post-cards' }, deliveredAt: null, abandonedAt: null });
       await expect(store.create(t)).rejects.toThrow();
       expect(await store.get('req_missing')).toBeNull();
     });
@@ -161,6 +161,60 @@ export function requestStoreContract(name: string, open: () => RequestStore): vo
       expect(await store.markDelivered(id)).toBe(false);
       expect((await store.notification(id))?.deliveredAt).toBeInstanceOf(Date);
       expect(await store.listUndelivered(later, 10_000)).not.toContain(id);
+    });
+
+    it('gives a notification up for good: audited, no longer undelivered, once; the first of its request and kind is told so', async () => {
+      const store = open();
+      const t = submit(draft());
+      const [id = ''] = (await store.create(t)).notificationIds;
+      const later = new Date(Date.now() + HOUR);
+      await store.recordDeliveryFailure(id, 'An API error occurred: service_unavailable');
+      const audit = { action: 'notification.abandoned', actor: 'system', details: { notificationId: id, kind: 'post-cards', code: 'channel_not_found' } };
+
+      expect(await store.abandonDelivery(id, 'channel_not_found', audit)).toEqual({ abandoned: true, firstOfKind: true });
+      expect(await store.listUndelivered(later, 10_000)).not.toContain(id);
+      const row = await store.notification(id);
+      expect(row?.abandonedAt).toBeInstanceOf(Date);
+      expect(row?.deliveredAt).toBeNull();
+      expect((await store.auditTrail(t.next.id)).map((a) => a.action)).toEqual([t.audit.action, 'notification.abandoned']);
+      expect((await store.auditTrail(t.next.id))[1]?.details).toEqual(audit.details);
+
+      // A second give-up of the same row changes nothing.
+      expect(await store.abandonDelivery(id, 'channel_not_found', audit)).toEqual({ abandoned: false, firstOfKind: false });
+      expect((await store.auditTrail(t.next.id)).filter((a) => a.action === 'notification.abandoned')).toHaveLength(1);
+
+      // A delivered row is never given up.
+      const other = submit(draft());
+      const [delivered = ''] = (await store.create(other)).notificationIds;
+      expect(await store.markDelivered(delivered)).toBe(true);
+      expect(await store.abandonDelivery(delivered, 'channel_not_found', audit)).toEqual({ abandoned: false, firstOfKind: false });
+      expect((await store.notification(delivered))?.abandonedAt).toBeNull();
+    });
+
+    it('a second notification of the same request and kind given up is not the first of its kind; another kind is', async () => {
+      const store = open();
+      const id = await approvedRequest(store);
+      const outboxOf = async (kind: string): Promise<string[]> => {
+        const ids = await store.listUndelivered(new Date(Date.now() + HOUR), 10_000);
+        const rows = await Promise.all(ids.map(async (n) => ({ id: n, row: await store.notification(n) })));
+        return rows.filter((r) => r.row?.requestId === id && r.row.notification.kind === kind).map((r) => r.id);
+      };
+      const [refresh] = await outboxOf('refresh-cards');
+      const [card] = await outboxOf('post-cards');
+      if (!refresh || !card) throw new Error('fixture changed: an approved request owes a card and a refresh');
+      const audit = (kind: string) => ({ action: 'notification.abandoned', actor: 'system', details: { kind, code: 'channel_not_found' } });
+
+      expect(await store.abandonDelivery(refresh, 'channel_not_found', audit('refresh-cards'))).toEqual({ abandoned: true, firstOfKind: true });
+      expect(await store.abandonDelivery(card, 'channel_not_found', audit('post-cards'))).toEqual({ abandoned: true, firstOfKind: true });
+      // Another refresh of the same request, given up later: its kind was already given up once.
+      const touched = await store.apply(id, (s) => ({
+        ok: true,
+        value: { next: { ...s.request, version: s.request.version + 1 }, audit: { action: 'test.touch', actor: 'system', details: {} }, effects: [{ type: 'refresh-cards' }] },
+      }));
+      expect(touched.ok).toBe(true);
+      const [again] = await outboxOf('refresh-cards');
+      if (!again) throw new Error('no second refresh');
+      expect(await store.abandonDelivery(again, 'channel_not_found', audit('refresh-cards'))).toEqual({ abandoned: true, firstOfKind: false });
     });
 
     it('saves one card per request and channel', async () => {

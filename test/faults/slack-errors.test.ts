@@ -4,6 +4,10 @@
  * the calls it accepted, so counting its calls after the recovery counts what people saw. Meanwhile people
  * can still use the bot: a slash command is answered inline, within Slack's 3 s.
  *
+ * And Slack refusing for good: a role whose approvers' channel Slack does not have (deleted; FakeSlack answers
+ * `channel_not_found`, as it does for any channel it was not given). The card is tried once, given up, audited,
+ * the admins get one DM, and the reconciler (every 1 s here) never tries it again.
+ *
  * Not simulated (FakeSlack cannot): a post that Slack accepted but whose response was lost. Its retry would
  * post a second copy; see docs/reliability.md.
  */
@@ -11,8 +15,19 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { APPROVERS_CHANNEL, USERS, eventually, requestIdIn, startHarness, type Harness } from '../support/harness.js';
 
 let h: Harness;
+/** A channel FakeSlack does not have: the approvers' channel of the `lost` role, deleted in Slack. */
+const GONE_CHANNEL = 'C0GONE0001';
+const ADMIN = 'U0ADMIN03'; // the harness policy's admin
 beforeAll(async () => {
-  h = await startHarness('slackerr', { reconcileInterval: '1s' });
+  h = await startHarness('slackerr', {
+    reconcileInterval: '1s',
+    extraRoles: (roles) => `      lost:
+        grants: [${roles.read}]
+        max_duration: 1h
+        approvers: { users: [${USERS.bob}] }
+        channel: ${GONE_CHANNEL}
+`,
+  });
 });
 afterAll(async () => {
   await h?.close();
@@ -81,5 +96,35 @@ describe('a new slash command while deliveries are rate-limited', () => {
     await sleep(1_500);
     expect(cardsOf(first)).toHaveLength(1);
     expect(cardsOf(second)).toHaveLength(1);
+  });
+});
+
+describe('the approvers’ channel is gone: Slack answers channel_not_found', () => {
+  it('tries the card once, gives it up, audits it, DMs the admins once, and never tries again', async () => {
+    const toGone = () => h.slack.callsTo('chat.postMessage').filter((c) => c.args.channel === GONE_CHANNEL);
+    const id = requestIdIn((await h.command('request prod-db lost 1h INC-604 approvers channel deleted')).body);
+    const adminDms = () => h.slack.callsTo('chat.postMessage').filter((c) => c.args.channel === ADMIN && about(id)(c));
+    const row = async () =>
+      (await h.sql`SELECT payload->>'kind' AS kind, delivered_at, abandoned_at, abandon_reason FROM notifications WHERE request_id = ${id} ORDER BY id`)[0];
+
+    await eventually(async () => expect((await row())?.abandoned_at).toBeInstanceOf(Date));
+    expect(await row()).toMatchObject({ kind: 'post-cards', delivered_at: null, abandon_reason: 'channel_not_found' });
+    expect(toGone()).toHaveLength(1);
+    expect(toGone()[0]!.answer).toEqual({ ok: false, error: 'channel_not_found' });
+    const audit = await h.sql`SELECT actor, details FROM audit_events WHERE request_id = ${id} AND action = 'notification.abandoned'`;
+    expect(audit).toHaveLength(1);
+    expect(audit[0]).toMatchObject({ actor: 'system', details: { kind: 'post-cards', code: 'channel_not_found', destination: GONE_CHANNEL } });
+    await eventually(() => expect(adminDms()).toHaveLength(1));
+    const dm = JSON.stringify(adminDms()[0]!.args);
+    expect(dm).toContain(`<#${GONE_CHANNEL}>`);
+    expect(dm).toContain('channel_not_found');
+    expect(dm).not.toContain('approvers channel deleted'); // the request's reason is not repeated
+    expect(h.logs()).toMatch(/"level":(50|"error").*chat refused a notification for good/);
+
+    // Two reconcile intervals later: nothing tried again, nobody told twice, the request still pending.
+    await sleep(2_500);
+    expect(toGone()).toHaveLength(1);
+    expect(adminDms()).toHaveLength(1);
+    expect(await statusOf(id)).toBe('pending');
   });
 });

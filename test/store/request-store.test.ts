@@ -566,6 +566,7 @@ describe('outbox delivery', () => {
       requestId: r.id,
       notification: { kind: 'notify-requester', notice: 'denied' },
       deliveredAt: null,
+      abandonedAt: null,
     });
     expect(await storeA.notification('999999999')).toBeNull();
 
@@ -582,6 +583,47 @@ describe('outbox delivery', () => {
     expect(row).toMatchObject({ attempts: 3, last_error: null });
     expect(row.delivered_at).toBeInstanceOf(Date);
     expect((await storeA.notification(told.id))!.deliveredAt?.getTime()).toBe(row.delivered_at!.getTime());
+  });
+
+  it('abandonDelivery writes abandoned_at, the reason and the audit entry together; the row is no longer undelivered', async () => {
+    const r = await createPending();
+    const [posted] = await notificationRows(r.id);
+    await storeA.recordDeliveryFailure(posted!.id, 'An API error occurred: service_unavailable');
+    const details = { notificationId: posted!.id, kind: 'post-cards', code: 'channel_not_found', destination: 'C0GONE0001' };
+
+    expect(await storeA.abandonDelivery(posted!.id, 'channel_not_found', { action: 'notification.abandoned', actor: 'system', details })).toEqual({
+      abandoned: true,
+      firstOfKind: true,
+    });
+
+    const [row] = await raw<{ abandoned_at: Date | null; abandon_reason: string | null; last_error: string | null; attempts: number; delivered_at: Date | null }[]>`
+      SELECT abandoned_at, abandon_reason, last_error, attempts, delivered_at FROM notifications WHERE id = ${posted!.id}`;
+    expect(row).toMatchObject({ abandon_reason: 'channel_not_found', last_error: 'channel_not_found', attempts: 2, delivered_at: null });
+    expect(row!.abandoned_at).toBeInstanceOf(Date);
+    expect((await storeA.notification(posted!.id))!.abandonedAt?.getTime()).toBe(row!.abandoned_at!.getTime());
+    expect(await storeA.listUndelivered(new Date(Date.now() + HOUR), 1000)).not.toContain(posted!.id);
+    expect((await auditRows(r.id)).at(-1)).toMatchObject({ actor: 'system', action: 'notification.abandoned', details });
+    // The partial index the reconciler's query uses leaves abandoned rows out too.
+    const [index] = await raw<{ indexdef: string }[]>`SELECT indexdef FROM pg_indexes WHERE indexname = 'notifications_undelivered_idx'`;
+    expect(index!.indexdef).toMatch(/delivered_at IS NULL\) AND \(abandoned_at IS NULL/);
+  });
+
+  it('two workers giving up two notifications of the same request and kind at once: exactly one is the first of its kind', async () => {
+    const r = await createPending({ role: 'write', grants: ['pg_write_all_data'], approvalsRequired: 2, durationMs: HOUR });
+    applied(await decide(r.id, approve(BOB), at(MINUTE)));
+    applied(await decide(r.id, approve(CAROL), at(2 * MINUTE)));
+    const refreshes = (await notificationRows(r.id)).filter((n) => n.payload.kind === 'refresh-cards');
+    expect(refreshes).toHaveLength(2);
+    const audit = { action: 'notification.abandoned', actor: 'system', details: { kind: 'refresh-cards', code: 'is_archived' } };
+
+    const outcomes = await Promise.all([
+      storeA.abandonDelivery(refreshes[0]!.id, 'is_archived', audit),
+      storeB.abandonDelivery(refreshes[1]!.id, 'is_archived', audit),
+      storeB.abandonDelivery(refreshes[0]!.id, 'is_archived', audit),
+    ]);
+    expect(outcomes.filter((o) => o.abandoned)).toHaveLength(2);
+    expect(outcomes.filter((o) => o.firstOfKind)).toHaveLength(1);
+    expect((await auditRows(r.id)).filter((a) => a.action === 'notification.abandoned')).toHaveLength(2);
   });
 
   it('saveCard keeps one card per request, platform and channel; cards lists them in order', async () => {

@@ -1,10 +1,11 @@
 import { describe, expect, it } from 'vitest';
+import { activateGrant } from '../../src/use-cases/activate-grant.js';
 import { deliverNotification } from '../../src/use-cases/deliver-notification.js';
 import { reviewRequest } from '../../src/use-cases/review-request.js';
 import { revokeEarly } from '../../src/use-cases/revoke-early.js';
 import { revokeGrant } from '../../src/use-cases/revoke-grant.js';
 import type { NotifierMethod } from '../fakes/fake-notifier.js';
-import { ALICE, APPROVERS_CHANNEL, BOB, active, createWorld, deliverAll, readRequest, submitted, type World } from './world.js';
+import { ALICE, APPROVERS_CHANNEL, BOB, CAROL, active, createWorld, deliverAll, readRequest, submitted, type World } from './world.js';
 
 /** The id of the request's notification of this kind (the last one when there are several). */
 function notificationOf(w: World, requestId: string, kind: string): string {
@@ -216,17 +217,127 @@ describe('deliverNotification', () => {
       expect(await deliverNotification(w.deps, row)).toBe('delivered');
       expect(w.store.outbox(id).find((n) => n.id === row)).toMatchObject({ attempts: 2, lastError: null });
     });
+  });
 
-    it('a card for a channel the bot is not in', async () => {
+  describe('a refusal for good (PermanentChatError) gives the delivery up, audits it, and tells the admins once', () => {
+    const ADMIN = 'U0ADMIN01';
+    const GONE = 'C0GONE0001';
+    const abandonedEntries = (w: World, id: string) => w.store.auditLog(id).filter((a) => a.action === 'notification.abandoned');
+
+    /** A world whose read role posts to a channel the fake chat does not have (deleted, or the bot never in it). */
+    function goneChannelWorld(admins: string[] = [ADMIN]): World {
       const w = createWorld();
+      w.policy.admins.push(...admins);
       const read = w.policy.resources['prod-db']?.roles['read'];
       if (!read) throw new Error('policy fixture changed');
-      read.channel = 'C0NOTJOIN';
+      read.channel = GONE;
+      return w;
+    }
+
+    it('a card for a channel that does not exist: abandoned, not retried, audited, logged, one admin DM', async () => {
+      const w = goneChannelWorld();
+      const id = await submitted(w, readRequest());
+      const row = notificationOf(w, id, 'post-cards');
+
+      expect(await deliverNotification(w.deps, row)).toBe('abandoned');
+
+      expect(await w.store.cards(id)).toEqual([]);
+      expect(w.store.outbox(id)[0]).toMatchObject({ deliveredAt: null, abandonedAt: w.clock.now(), abandonReason: 'channel_not_found', attempts: 1 });
+      expect(w.store.undeliveredIds()).not.toContain(row);
+      expect(await w.store.listUndelivered(new Date(w.clock.now().getTime() + 1), 100)).not.toContain(row);
+      const [entry, ...more] = abandonedEntries(w, id);
+      expect(more).toEqual([]);
+      expect(entry).toMatchObject({ actor: 'system', details: { notificationId: row, kind: 'post-cards', code: 'channel_not_found', destination: GONE } });
+      expect(JSON.stringify(entry)).not.toContain('INC-4821'); // never the message or the request's reason
+      expect(w.log.at('error')).toMatchObject([{ obj: { requestId: id, kind: 'post-cards', code: 'channel_not_found' } }]);
+      expect(w.notifier.adminAlerts).toEqual([
+        { to: ADMIN, alert: { kind: 'notification-undeliverable', request: expect.objectContaining({ id }), notification: 'post-cards', destination: GONE, code: 'channel_not_found' } },
+      ]);
+
+      // The job, run again (a stale retry), touches chat no more.
+      const calls = w.notifier.calls.length;
+      expect(await deliverNotification(w.deps, row)).toBe('abandoned');
+      expect(w.notifier.calls).toHaveLength(calls);
+      expect(abandonedEntries(w, id)).toHaveLength(1);
+      expect(w.notifier.adminAlerts).toHaveLength(1);
+    });
+
+    it('the admins are told once per request and kind, however many notifications of that kind are refused', async () => {
+      const w = createWorld();
+      w.policy.admins.push(ADMIN);
+      const id = await submitted(w, readRequest({ role: 'write' }));
+      await deliverAll(w);
+      await reviewRequest(w.deps, { requestId: id, deciderId: BOB, outcome: 'approve', reason: null });
+      await reviewRequest(w.deps, { requestId: id, deciderId: CAROL, outcome: 'approve', reason: null });
+      const refreshes = w.store.outbox(id).filter((n) => n.notification.kind === 'refresh-cards' && n.deliveredAt === null);
+      expect(refreshes).toHaveLength(2);
+      w.notifier.refuseNext('updateCard', 'is_archived', 2);
+
+      for (const r of refreshes) expect(await deliverNotification(w.deps, r.id)).toBe('abandoned');
+
+      expect(abandonedEntries(w, id)).toHaveLength(2);
+      expect(w.notifier.adminAlerts).toHaveLength(1);
+      expect(w.notifier.adminAlerts[0]?.alert).toMatchObject({ kind: 'notification-undeliverable', notification: 'refresh-cards', code: 'is_archived', destination: APPROVERS_CHANNEL });
+      // Another kind of the same request is told again: the requester's DM refused, once the grant is active.
+      expect(await activateGrant(w.deps, id, { finalAttempt: false })).toBe('activated');
+      w.notifier.refuseNext('notifyRequester', 'user_not_found');
+      expect(await deliverNotification(w.deps, notificationOf(w, id, 'notify-requester'))).toBe('abandoned');
+      expect(w.notifier.adminAlerts.map((a) => a.alert)).toMatchObject([
+        { notification: 'refresh-cards' },
+        { notification: 'notify-requester', destination: ALICE, code: 'user_not_found' },
+      ]);
+    });
+
+    it('one destination refused for good does not keep the others from their card', async () => {
+      const w = goneChannelWorld();
+      const read = w.policy.resources['prod-db']!.roles['read']!;
+      read.notify = { dmApprovers: true };
       const id = await submitted(w, readRequest());
 
-      await expect(deliverNotification(w.deps, notificationOf(w, id, 'post-cards'))).rejects.toThrow(/channel_not_found/);
-      expect(w.store.outbox(id)[0]?.lastError).toMatch(/channel_not_found/);
-      expect(await w.store.cards(id)).toEqual([]);
+      expect(await deliverNotification(w.deps, notificationOf(w, id, 'post-cards'))).toBe('abandoned');
+
+      // The approvers' DMs went out (saved under their DM ids); the channel card is the one given up.
+      expect((await w.store.cards(id)).map((c) => c.channel).sort()).toEqual([`D${BOB.slice(1)}`, `D${CAROL.slice(1)}`]);
+      expect(abandonedEntries(w, id)).toMatchObject([{ details: { destination: GONE } }]);
+    });
+
+    it('telling the admins is best effort: its failure is logged, the delivery still given up, nothing loops', async () => {
+      const w = goneChannelWorld();
+      const id = await submitted(w, readRequest());
+      w.notifier.failNext('alertAdmins');
+
+      expect(await deliverNotification(w.deps, notificationOf(w, id, 'post-cards'))).toBe('abandoned');
+
+      expect(w.notifier.adminAlerts).toEqual([]);
+      expect(w.log.at('error').map((l) => l.msg)).toContain('a notification was given up, but telling the admins failed; it is in the audit log');
+      expect(w.store.undeliveredIds()).toEqual([]);
+    });
+
+    it('with no admins in the policy: given up, audited, and the log says nobody was told', async () => {
+      const w = goneChannelWorld([]);
+      const id = await submitted(w, readRequest());
+
+      expect(await deliverNotification(w.deps, notificationOf(w, id, 'post-cards'))).toBe('abandoned');
+
+      expect(abandonedEntries(w, id)).toHaveLength(1);
+      expect(w.notifier.calls).not.toContain('alertAdmins');
+      expect(w.log.at('warn').map((l) => l.msg)).toContain('a notification was given up, but the policy names no admins to tell; it is in the audit log');
+    });
+
+    it('an admins\' alert refused for good is given up without telling the admins about it (no loop)', async () => {
+      const w = createWorld();
+      w.policy.admins.push(ADMIN);
+      const id = await submitted(w);
+      await w.store.apply(id, (s) => ({
+        ok: true,
+        value: { next: { ...s.request, version: s.request.version + 1 }, audit: { action: 'test.alert', actor: 'system', details: {} }, effects: [{ type: 'alert-admins', notice: 'break-glass' }] },
+      }));
+      w.notifier.refuseNext('alertAdmins', 'user_not_found');
+
+      expect(await deliverNotification(w.deps, notificationOf(w, id, 'alert-admins'))).toBe('abandoned');
+
+      expect(w.notifier.calls.filter((c) => c === 'alertAdmins')).toHaveLength(1);
+      expect(abandonedEntries(w, id)).toMatchObject([{ details: { kind: 'alert-admins', code: 'user_not_found', destination: ADMIN } }]);
     });
   });
 });

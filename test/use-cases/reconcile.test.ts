@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { MINUTE } from '../../src/domain/duration.js';
+import { deliverNotification } from '../../src/use-cases/deliver-notification.js';
 import { reconcile } from '../../src/use-cases/reconcile.js';
 import { reviewRequest } from '../../src/use-cases/review-request.js';
 import { revokeGrant } from '../../src/use-cases/revoke-grant.js';
@@ -145,5 +146,21 @@ describe('reconcile', () => {
     w.clock.advance(MINUTE);
 
     expect((await reconcile(w.deps)).deliveries).toBe(0);
+  });
+
+  it('leaves a notification given up for good alone, but keeps reviving one that fails transiently', async () => {
+    const w = createWorld();
+    const failing = await submitted(w, readRequest({ role: 'write' }));
+    w.policy.resources['prod-db']!.roles['read']!.channel = 'C0GONE0001'; // a channel the chat fake does not have
+    const refused = await submitted(w);
+    const [failingRow, refusedRow] = [w.store.outbox(failing)[0]!.id, w.store.outbox(refused)[0]!.id];
+    w.notifier.failNext('postCard');
+    await expect(deliverNotification(w.deps, failingRow)).rejects.toThrow(/service_unavailable/);
+    expect(await deliverNotification(w.deps, refusedRow)).toBe('abandoned');
+    const queue = loseQueue(w);
+    w.clock.advance(MINUTE);
+
+    expect((await reconcile(w.deps)).deliveries).toBe(1);
+    expect(queue.jobs('deliver').map((j) => j.target)).toEqual([failingRow]);
   });
 });

@@ -1,10 +1,10 @@
 /**
- * DMs to the policy admins: a break-glass request, drift found and removed, revokes that are not progressing.
- * Pure renderers of the alert's data.
+ * DMs to the policy admins: a break-glass request, drift found and removed, revokes that are not progressing, a
+ * notification Slack refused for good. Pure renderers of the alert's data.
  */
 import { formatDuration } from '../../domain/duration.js';
 import { assertNever } from '../../domain/errors.js';
-import type { AdminAlert, BreakGlassAlert, StalledRevokesAlert } from '../../use-cases/ports.js';
+import type { AnyAdminAlert, UndeliverableAlert } from '../../use-cases/ports.js';
 import { SECTION_TEXT_MAX, cut, escapeMrkdwn } from './limits.js';
 import { reasonQuote, what } from './card.js';
 import { code, context, linesWithin, mention, plural, section, slackDate, type SlackMessage } from './format.js';
@@ -13,7 +13,7 @@ import { code, context, linesWithin, mention, plural, section, slackDate, type S
  * A DM to each policy admin. `drift-revoked`: access the bot had granted was still on the target although the
  * records say it should not be, and the bot removed it.
  */
-export function adminAlert(alert: AdminAlert | BreakGlassAlert | StalledRevokesAlert): SlackMessage {
+export function adminAlert(alert: AnyAdminAlert): SlackMessage {
   switch (alert.kind) {
     case 'break-glass': {
       const { request } = alert;
@@ -74,7 +74,62 @@ export function adminAlert(alert: AdminAlert | BreakGlassAlert | StalledRevokesA
         ],
       };
     }
+    case 'notification-undeliverable':
+      return undeliverableAlert(alert);
     default:
       return assertNever(alert);
   }
+}
+
+/** Where a refused message was going, as Slack ids say: a channel, a user (a DM), or a DM's own channel (D…). */
+function destinationOf(id: string): { text: string; channel: boolean } {
+  if (/^[UW][A-Z0-9]{2,}$/.test(id)) return { text: mention(id), channel: false };
+  if (/^[CG][A-Z0-9]{2,}$/.test(id)) return { text: `<#${id}>`, channel: true };
+  return { text: `a direct message (${code(id, 40)})`, channel: false };
+}
+
+/**
+ * `notification-undeliverable`: what was refused, where, why (Slack's own code), who is left out, and what to do.
+ * No message text: the admins are told which request, and can read it on its card or App Home.
+ */
+function undeliverableAlert(alert: UndeliverableAlert): SlackMessage {
+  const { request } = alert;
+  const to = destinationOf(alert.destination);
+  const why = `(${code(alert.code, 60)})`;
+  const req = `request ${code(request.id)}`;
+  const fixChannel = 'fix the role’s `channel` in the policy (or invite accessbot back to the channel).';
+  let what: string;
+  switch (alert.notification) {
+    case 'post-cards':
+      what = to.channel
+        ? `The approvers’ channel ${to.text} refused the card of ${req} ${why}: approvers cannot see it; ${fixChannel}`
+        : `The card of ${req} could not be sent to ${to.text} ${why}: that approver did not get it in a DM; the channel card still stands.`;
+      break;
+    case 'refresh-cards':
+      what = to.channel
+        ? `The approvers’ channel ${to.text} refused an update of the card of ${req} ${why}: approvers see it out of date; ${fixChannel}`
+        : `An update of the card of ${req} in ${to.text} was refused ${why}: that copy of the card is out of date.`;
+      break;
+    case 'alert-approvers':
+      what = `The approvers’ channel ${to.text} refused an alert about ${req} ${why}: approvers were not told; ${fixChannel}`;
+      break;
+    case 'notify-requester':
+      what = `A direct message to ${mention(request.requesterId)} about ${req} was refused ${why}: they were not told what happened to their request; please reach them another way.`;
+      break;
+    case 'alert-admins':
+      what = `An admin alert about ${req} was refused by ${to.text} ${why}.`;
+      break;
+    default:
+      return assertNever(alert.notification);
+  }
+  return {
+    text: `Slack refused a message about request ${escapeMrkdwn(cut(request.id, 60))} for good (${escapeMrkdwn(cut(alert.code, 60))}).`,
+    blocks: [
+      section(`:warning: ${what}`),
+      context(
+        `The request: ${escapeMrkdwn(cut(request.resource, 100))} / ${escapeMrkdwn(cut(request.role, 100))} for ${mention(request.requesterId)}, ${request.status}. ` +
+          'accessbot gave the message up and does not retry it; its audit log records this as `notification.abandoned`.',
+      ),
+    ],
+  };
 }

@@ -125,7 +125,7 @@ export class RequestReads {
     const rows = await this.db
       .select({ id: notifications.id })
       .from(notifications)
-      .where(and(isNull(notifications.deliveredAt), lt(notifications.createdAt, olderThan)))
+      .where(and(isNull(notifications.deliveredAt), isNull(notifications.abandonedAt), lt(notifications.createdAt, olderThan)))
       .orderBy(asc(notifications.id))
       .limit(limit);
     return rows.map((r) => String(r.id));
@@ -134,7 +134,7 @@ export class RequestReads {
   async notification(id: string) {
     const [row] = await this.db.select().from(notifications).where(eq(notifications.id, Number(id)));
     if (!row) return null;
-    return { requestId: row.requestId, notification: row.payload as Notification, deliveredAt: row.deliveredAt };
+    return { requestId: row.requestId, notification: row.payload as Notification, deliveredAt: row.deliveredAt, abandonedAt: row.abandonedAt };
   }
 
   async cards(requestId: string): Promise<CardRef[]> {

@@ -1,5 +1,5 @@
 /** The writes of the PostgreSQL `RequestStore`, on top of its queries (reads.ts). */
-import { and, eq, isNull, sql } from 'drizzle-orm';
+import { and, eq, isNotNull, isNull, ne, sql } from 'drizzle-orm';
 import type { DomainError, Result } from '../../domain/errors.js';
 import type { AccessRequest, AuditEntry, Transition } from '../../domain/request.js';
 import { notificationFor, type ApplyOutcome, type CardRef, type Notification, type RequesterDmRef, type RequestSnapshot, type RequestStore } from '../../use-cases/ports.js';
@@ -185,6 +185,35 @@ export class PostgresRequestStore extends RequestReads implements RequestStore {
       .update(notifications)
       .set({ attempts: sql`${notifications.attempts} + 1`, lastError: error })
       .where(eq(notifications.id, Number(id)));
+  }
+
+  async abandonDelivery(id: string, reason: string, audit: AuditEntry): Promise<{ abandoned: boolean; firstOfKind: boolean }> {
+    return this.db.transaction(async (tx) => {
+      const [row] = await tx
+        .update(notifications)
+        .set({ abandonedAt: sql`now()`, abandonReason: reason, attempts: sql`${notifications.attempts} + 1`, lastError: reason })
+        .where(and(eq(notifications.id, Number(id)), isNull(notifications.deliveredAt), isNull(notifications.abandonedAt)))
+        .returning({ requestId: notifications.requestId, payload: notifications.payload });
+      if (!row) return { abandoned: false, firstOfKind: false };
+      const kind = (row.payload as Notification).kind;
+      // Serialises the check across the request's notifications of this kind: a second transaction waits here
+      // until the first commits, then sees its row (READ COMMITTED reads afresh at each statement).
+      await tx.execute(sql`SELECT pg_advisory_xact_lock(hashtextextended(${`abandon:${row.requestId}:${kind}`}, 0))`);
+      const earlier = await tx
+        .select({ id: notifications.id })
+        .from(notifications)
+        .where(
+          and(
+            eq(notifications.requestId, row.requestId),
+            isNotNull(notifications.abandonedAt),
+            ne(notifications.id, Number(id)),
+            sql`${notifications.payload}->>'kind' = ${kind}`,
+          ),
+        )
+        .limit(1);
+      await tx.insert(auditEvents).values({ requestId: row.requestId, ...audit });
+      return { abandoned: true, firstOfKind: earlier.length === 0 };
+    });
   }
 
   async saveCard(requestId: string, card: CardRef): Promise<void> {

@@ -1,6 +1,7 @@
 /** Chat: who people are, and the messages posted to them. */
 import type { AccessRequest, ApproverAlert, RequesterNotice } from '../../domain/request.js';
 import type { HomeData } from '../home-view.js';
+import type { Notification } from './notifications.js';
 import type { LoginCredentials } from './providers.js';
 import type { RequestSnapshot } from './store.js';
 
@@ -31,7 +32,28 @@ export interface IdentityDirectory {
   groupsOf(userId: string, candidateGroups: readonly string[]): Promise<string[]>;
 }
 
-/** Posts and updates chat messages. Receives domain data; rendering is the adapter's business. */
+/**
+ * Chat refused a message for good: the same call can never succeed (the channel is gone or archived, the bot is
+ * not in it, the user cannot be messaged, the message itself is refused). The adapter decides which of its
+ * platform's answers mean that, conservatively; anything else a `ChatNotifier` method throws is transient and
+ * retried. `code`: the platform's own reason (Slack's error string, e.g. `channel_not_found`); `destination`: the
+ * channel or user the refused call was for.
+ */
+export class PermanentChatError extends Error {
+  override name = 'PermanentChatError';
+  constructor(
+    readonly code: string,
+    readonly destination: string,
+    options?: ErrorOptions,
+  ) {
+    super(`chat refused for good: ${code} (${destination})`, options);
+  }
+}
+
+/**
+ * Posts and updates chat messages. Receives domain data; rendering is the adapter's business. A refusal that
+ * retrying cannot fix is thrown as `PermanentChatError`.
+ */
 export interface ChatNotifier {
   postCard(channel: string, snapshot: RequestSnapshot): Promise<CardRef>;
   updateCard(card: CardRef, snapshot: RequestSnapshot): Promise<void>;
@@ -48,7 +70,7 @@ export interface ChatNotifier {
   endRequesterDm(dm: RequesterDmRef, snapshot: RequestSnapshot, at: Date | null): Promise<void>;
   alertApprovers(snapshot: RequestSnapshot, alert: ApproverAlert): Promise<void>;
   /** A direct message to each of `admins` (chat user ids). Tries every admin; throws afterwards if any failed. */
-  alertAdmins(admins: string[], alert: AdminAlert | BreakGlassAlert | StalledRevokesAlert): Promise<void>;
+  alertAdmins(admins: string[], alert: AnyAdminAlert): Promise<void>;
   /** Publishes (replaces) `userId`'s App Home with what `home` holds for them. */
   publishHome(userId: string, home: HomeData): Promise<void>;
 }
@@ -64,6 +86,22 @@ export type BreakGlassAlert = { kind: 'break-glass'; request: AccessRequest };
  * be running. Sent to the admins (or, with none, the grants' approvers' channels) like an `AdminAlert`.
  */
 export type StalledRevokesAlert = { kind: 'revokes-stalled'; requests: AccessRequest[]; at: Date };
+
+/**
+ * `notification-undeliverable`: chat refused an outbox notification for good (`PermanentChatError`) and the bot
+ * gave it up (deliver-notification.ts): `notification` is which one (a card, an approvers' alert, a requester DM),
+ * `destination` the channel or user it was for, `code` the platform's reason. Sent once per request and kind.
+ */
+export type UndeliverableAlert = {
+  kind: 'notification-undeliverable';
+  request: AccessRequest;
+  notification: Notification['kind'];
+  destination: string;
+  code: string;
+};
+
+/** Every alert `ChatNotifier.alertAdmins` sends. */
+export type AnyAdminAlert = AdminAlert | BreakGlassAlert | StalledRevokesAlert | UndeliverableAlert;
 
 /**
  * What the admins are told. `drift-revoked`: the bot found on the target access it had granted that the

@@ -81,12 +81,21 @@ export interface RequestStore {
   recordHomeOpened(userId: string): Promise<void>;
   /** Which of `userIds` have opened the App Home at least once. */
   homeViewers(userIds: string[]): Promise<string[]>;
+  /** Notifications neither delivered nor given up (`abandonDelivery`), created before `olderThan`, oldest first. */
   listUndelivered(olderThan: Date, limit: number): Promise<string[]>;
 
   // Outbox delivery.
-  notification(id: string): Promise<{ requestId: string; notification: Notification; deliveredAt: Date | null } | null>;
+  notification(id: string): Promise<{ requestId: string; notification: Notification; deliveredAt: Date | null; abandonedAt: Date | null } | null>;
   markDelivered(id: string): Promise<boolean>;
   recordDeliveryFailure(id: string, error: string): Promise<void>;
+  /**
+   * Gives a notification up for good (chat refused it: `PermanentChatError`): records when and `reason` (the
+   * platform's code), counts the attempt, and appends `audit` for its request, in one transaction. It is never
+   * listed by `listUndelivered` again. `abandoned`: false when it was already delivered or given up (nothing is
+   * written). `firstOfKind`: no other notification of the same request and kind had been given up before, so the
+   * caller tells people once per request and kind; exactly one of concurrent callers gets it.
+   */
+  abandonDelivery(id: string, reason: string, audit: AuditEntry): Promise<{ abandoned: boolean; firstOfKind: boolean }>;
   cards(requestId: string): Promise<CardRef[]>;
   saveCard(requestId: string, card: CardRef): Promise<void>;
   /** Remembers a requester DM that offers actions (a second save of the same message is ignored). */
