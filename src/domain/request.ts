@@ -18,16 +18,17 @@
  * the next state with compare-and-swap on `version`, writes the audit entry and the notifications in the
  * same transaction, and only then does the use case run the job effects.
  */
-import { canOversee, type Policy } from './policy.js';
 import { err, ok, type Result } from './errors.js';
 import { warningTime } from './timed-checks.js';
 import { bump, notIn } from './transition-helpers.js';
 
-// The rest of the lifecycle, one concern per file: time-driven checks, extensions, break-glass, decisions.
+// The rest of the lifecycle, one concern per file: time-driven checks, extensions, break-glass, decisions,
+// ending early (cancel, early revoke).
 export * from './timed-checks.js';
 export * from './extensions.js';
 export * from './break-glass.js';
 export * from './review.js';
+export * from './early-end.js';
 
 export type RequestStatus =
   | 'pending'
@@ -291,39 +292,5 @@ export function recordRevokeFailure(request: AccessRequest, error: string): Resu
     next: bump(request, { revokeAttempts: attempts, lastError: error }),
     audit: { action: 'revoke.attempt-failed', actor: SYSTEM_ACTOR, details: { attempt: attempts, error } },
     effects,
-  });
-}
-
-/** The requester withdraws a pending request. Late clicks on its card are then refused as NOT_PENDING. */
-export function cancel(request: AccessRequest, decisions: Decision[], actorId: string): Result<Transition> {
-  if (actorId !== request.requesterId) return err({ code: 'NOT_YOURS', requestId: request.id });
-  if (request.status !== 'pending') {
-    return err({ code: 'NOT_PENDING', requestId: request.id, status: request.status, decidedBy: decisions.map((d) => d.approverId) });
-  }
-  return ok({
-    next: bump(request, { status: 'cancelled' }),
-    audit: { action: 'request.cancelled', actor: actorId, details: {} },
-    effects: [{ type: 'refresh-cards' }],
-  });
-}
-
-/**
- * Someone gives access back before the window ends: the requester ("I'm done"), or an approver or admin of
- * the role, who must say why. The revoke job is brought forward to now; it is the one that revokes.
- */
-export function requestRevoke(
-  request: AccessRequest,
-  policy: Policy,
-  input: { actorId: string; note: string | null; actorGroups?: readonly string[] | undefined },
-  now: Date,
-): Result<Transition> {
-  const isRequester = input.actorId === request.requesterId;
-  if (!isRequester && !canOversee(policy, request, input.actorId, input.actorGroups ?? [])) return err({ code: 'NOT_YOURS', requestId: request.id });
-  if (!isRequester && !input.note) return err({ code: 'REASON_REQUIRED', requestId: request.id });
-  if (request.status !== 'active') return err(notIn(request, ['active']));
-  return ok({
-    next: bump(request, { status: 'revoking', revokeReason: 'early', revokedBy: input.actorId, revokeNote: input.note }),
-    audit: { action: 'revoke.requested', actor: input.actorId, details: { note: input.note } },
-    effects: [{ type: 'schedule-revoke', at: now }, { type: 'refresh-cards' }],
   });
 }
