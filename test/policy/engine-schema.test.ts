@@ -1,40 +1,20 @@
 import { describe, expect, it } from 'vitest';
 import { HOUR, MINUTE } from '../../src/domain/duration.js';
-import { parsePolicy } from '../../src/policy/load.js';
+import { oneRolePolicy, policyErrors, roleOf } from './one-role.js';
 
 /** A role with the policy engine's settings; `extra` lines go under the role, indented as they are here. */
 function file(extra: string, approvals = 1): string {
-  return `version: 1
-resources:
-  prod-db:
-    provider: postgres
-    connection: { env: PROD_DB_URL }
-    roles:
-      read:
-        grants: [app_read]
-        max_duration: 4h
-        approvers: { users: [U0BOB0002, U0CAROL03] }
-        approvals: ${approvals}
-        channel: C0APPROVE1
-${extra
-  .split('\n')
-  .filter((l) => l.trim() !== '')
-  .map((l) => `        ${l}`)
-  .join('\n')}
-`;
+  return oneRolePolicy(
+    `grants: [app_read]
+max_duration: 4h
+approvers: { users: [U0BOB0002, U0CAROL03] }
+approvals: ${approvals}
+channel: C0APPROVE1`,
+    extra,
+  );
 }
 
-function roleOf(text: string) {
-  const result = parsePolicy(text, 'policy.yaml');
-  if (!result.ok) throw new Error(result.errors.join('\n'));
-  return result.policy.resources['prod-db']?.roles.read;
-}
-
-function errorsOf(text: string): string[] {
-  const result = parsePolicy(text, 'policy.yaml');
-  if (result.ok) throw new Error('expected the policy to be refused');
-  return result.errors;
-}
+const errorsOf = policyErrors;
 
 describe('policy engine settings: accepted', () => {
   it('reads justification, auto_approve and risk into the role, with defaults', () => {

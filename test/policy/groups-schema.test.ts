@@ -1,38 +1,18 @@
 import { describe, expect, it } from 'vitest';
 import { HOUR, MINUTE } from '../../src/domain/duration.js';
-import { parsePolicy } from '../../src/policy/load.js';
+import { oneRolePolicy, policyErrors, roleOf } from './one-role.js';
 
 /** One role; `role` lines replace everything under it after `grants`/`max_duration`/`channel`. */
 function file(role: string): string {
-  return `version: 1
-resources:
-  prod-db:
-    provider: postgres
-    connection: { env: PROD_DB_URL }
-    roles:
-      read:
-        grants: [app_read]
-        max_duration: 4h
-        channel: C0APPROVE1
-${role
-  .split('\n')
-  .filter((l) => l.trim() !== '')
-  .map((l) => `        ${l}`)
-  .join('\n')}
-`;
+  return oneRolePolicy(
+    `grants: [app_read]
+max_duration: 4h
+channel: C0APPROVE1`,
+    role,
+  );
 }
 
-function roleOf(text: string) {
-  const result = parsePolicy(text, 'policy.yaml');
-  if (!result.ok) throw new Error(result.errors.join('\n'));
-  return result.policy.resources['prod-db']?.roles.read;
-}
-
-function errorsOf(text: string): string {
-  const result = parsePolicy(text, 'policy.yaml');
-  if (result.ok) throw new Error('expected the policy to be refused');
-  return result.errors.join('\n');
-}
+const errorsOf = (text: string): string => policyErrors(text).join('\n');
 
 describe('policy: user groups, default_duration, notify (accepted)', () => {
   it('reads approver and requester groups next to users', () => {

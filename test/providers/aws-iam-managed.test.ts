@@ -24,6 +24,7 @@ import {
   type XmlReply as Reply,
 } from '../support/aws-nock.js';
 import { FakeIam } from '../support/fake-iam.js';
+import { expectIamErrorRetryable, expectIamRefusedForGood, expectNetworkFailureRetryable } from '../support/iam-errors.js';
 
 const SECRET = 'fake-secret-key-never-sent';
 const CLIENT = awsClient(ENDPOINT, SECRET);
@@ -164,17 +165,13 @@ describe('wire shapes', () => {
     ['NoSuchEntity', 404, `Policy ${PROD_READ} does not exist or is not attachable.`],
     ['LimitExceeded', 409, 'Cannot exceed quota for PoliciesPerUser: 10'],
   ])('refuses for good on %s (%i) when attaching', async (code, status, message) => {
-    const scope = once(status, errorXml(code, message));
-    const error = await provider()
-      .grant(target('dave', [PROD_READ]))
-      .catch((e: unknown) => e);
-    scope.done();
-    expect(error).toBeInstanceOf(PermanentProviderError);
-    expect((error as Error).message).toContain(`${code} (HTTP ${status})`);
-    expect((error as Error).message).toContain(PROD_READ);
-    expect((error as Error).message).not.toContain(SECRET);
-    if (code === 'LimitExceeded') expect((error as Error).message).toMatch(/10 managed policies per user/);
-    expect((error as { cause?: unknown }).cause).toBeUndefined();
+    await expectIamRefusedForGood(() => provider().grant(target('dave', [PROD_READ])), once(status, errorXml(code, message)), {
+      code,
+      status,
+      mentions: PROD_READ,
+      secret: SECRET,
+      says: code === 'LimitExceeded' ? /10 managed policies per user/ : undefined,
+    });
   });
 
   it('says how many groups a user may join on LimitExceeded from AddUserToGroup', async () => {
@@ -191,28 +188,14 @@ describe('wire shapes', () => {
     ['Throttling', 400, 'Sender', 'Rate exceeded'],
     ['ServiceFailure', 500, 'Receiver', 'The request processing has failed because of an unknown error.'],
   ])('keeps %s (%i) retryable, on grant, revoke and held', async (code, status, type, message) => {
-    const scope = nock(ENDPOINT).post('/').times(3).reply(status, errorXml(code, message, type), xml);
-    for (const call of [
-      () => provider().grant(target('dave', [PROD_READ])),
-      () => provider().revoke(target('dave', ['group:oncall'])),
-      () => provider().held(target('dave', [PROD_READ])),
-    ]) {
-      const error = await call().catch((e: unknown) => e);
-      expect(error).toBeInstanceOf(Error);
-      expect(error).not.toBeInstanceOf(PermanentProviderError);
-      expect((error as Error).message).toContain(`${code} (HTTP ${status})`);
-    }
-    scope.done();
+    await expectIamErrorRetryable(
+      [() => provider().grant(target('dave', [PROD_READ])), () => provider().revoke(target('dave', ['group:oncall'])), () => provider().held(target('dave', [PROD_READ]))],
+      { code, status, type, message },
+    );
   });
 
   it('keeps a network failure retryable', async () => {
-    const scope = nock(ENDPOINT).post('/').replyWithError('socket hang up');
-    const error = await provider()
-      .grant(target('dave', [PROD_READ]))
-      .catch((e: unknown) => e);
-    scope.done();
-    expect(error).toBeInstanceOf(Error);
-    expect(error).not.toBeInstanceOf(PermanentProviderError);
+    await expectNetworkFailureRetryable(() => provider().grant(target('dave', [PROD_READ])));
   });
 });
 

@@ -12,6 +12,7 @@ import { AwsIamProvider, awsIamProvider, type PolicyStatement, type PrincipalTyp
 import { PermanentProviderError, type GrantTarget } from '../../src/use-cases/ports.js';
 import { awsClient, capture, errorXml, IAM_ENDPOINT as ENDPOINT, okXml, useNock, useStatefulFake, XML_HEADERS as xml, type Captured } from '../support/aws-nock.js';
 import { FakeIam } from '../support/fake-iam.js';
+import { expectIamErrorRetryable, expectIamRefusedForGood, expectNetworkFailureRetryable } from '../support/iam-errors.js';
 
 const SECRET = 'fake-secret-key-never-sent';
 const CLIENT = awsClient(ENDPOINT, SECRET);
@@ -181,41 +182,24 @@ describe('wire shapes', () => {
     ['MalformedPolicyDocument', 400, 'Syntax errors in policy.'],
     ['LimitExceeded', 409, 'Maximum policy size of 2048 bytes exceeded for user dave'],
   ])('refuses for good on %s (%i) when putting the policy', async (code, status, message) => {
-    const scope = nock(ENDPOINT).post('/').reply(status, errorXml(code, message), xml);
-    const error = await provider()
-      .grant(target('dave', ['s3-read']))
-      .catch((e: unknown) => e);
-    scope.done();
-    expect(error).toBeInstanceOf(PermanentProviderError);
-    expect((error as Error).message).toContain(`${code} (HTTP ${status})`);
-    expect((error as Error).message).toContain('jit-req_abc234');
-    expect((error as Error).message).not.toContain(SECRET);
-    if (code === 'LimitExceeded') expect((error as Error).message).toMatch(/2,048 characters of inline policy per user/);
-    expect((error as { cause?: unknown }).cause).toBeUndefined();
+    await expectIamRefusedForGood(() => provider().grant(target('dave', ['s3-read'])), nock(ENDPOINT).post('/').reply(status, errorXml(code, message), xml), {
+      code,
+      status,
+      mentions: 'jit-req_abc234',
+      secret: SECRET,
+      says: code === 'LimitExceeded' ? /2,048 characters of inline policy per user/ : undefined,
+    });
   });
 
   it.each([
     ['Throttling', 400, 'Sender', 'Rate exceeded'],
     ['ServiceFailure', 500, 'Receiver', 'The request processing has failed because of an unknown error.'],
   ])('keeps %s (%i) retryable, on grant and on revoke', async (code, status, type, message) => {
-    const scope = nock(ENDPOINT).post('/').times(2).reply(status, errorXml(code, message, type), xml);
-    for (const call of [() => provider().grant(target('dave', ['s3-read'])), () => provider().revoke(target('dave', ['s3-read']))]) {
-      const error = await call().catch((e: unknown) => e);
-      expect(error).toBeInstanceOf(Error);
-      expect(error).not.toBeInstanceOf(PermanentProviderError);
-      expect((error as Error).message).toContain(`${code} (HTTP ${status})`);
-    }
-    scope.done();
+    await expectIamErrorRetryable([() => provider().grant(target('dave', ['s3-read'])), () => provider().revoke(target('dave', ['s3-read']))], { code, status, type, message });
   });
 
   it('keeps a network failure retryable', async () => {
-    const scope = nock(ENDPOINT).post('/').replyWithError('socket hang up');
-    const error = await provider()
-      .revoke(target('dave', ['s3-read']))
-      .catch((e: unknown) => e);
-    scope.done();
-    expect(error).toBeInstanceOf(Error);
-    expect(error).not.toBeInstanceOf(PermanentProviderError);
+    await expectNetworkFailureRetryable(() => provider().revoke(target('dave', ['s3-read'])));
   });
 });
 

@@ -3,31 +3,17 @@
  * the list call carries the `managed-by=accessbot` label selector and pages with `continue`, the request id
  * comes from the `accessbot/request` label, and only bindings our revoke can name are reported.
  */
-import { KubeConfig } from '@kubernetes/client-node';
 import nock from 'nock';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { bindingName, KubernetesRbacProvider, type KubernetesRbacProviderOptions } from '../../src/providers/kubernetes-rbac.js';
+import { bindingName, type KubernetesRbacProviderOptions } from '../../src/providers/kubernetes-rbac.js';
 import { PermanentProviderError } from '../../src/use-cases/ports.js';
+import { K8S_NAMESPACE as NS, K8S_SERVER as SERVER, RBAC_API as RBAC, rbacProvider } from '../support/kube.js';
 
-const SERVER = 'https://k8s.test:6443';
 const TOKEN = 'fake-bearer-token-drift-0123';
-const NS = 'payments';
-const RBAC = '/apis/rbac.authorization.k8s.io/v1';
 const SELECTOR = 'app.kubernetes.io/managed-by=accessbot';
 
-function kubeConfig(): KubeConfig {
-  const kc = new KubeConfig();
-  kc.loadFromOptions({
-    clusters: [{ name: 'c', server: SERVER, skipTLSVerify: true }],
-    users: [{ name: 'bot', token: TOKEN }],
-    contexts: [{ name: 'ctx', cluster: 'c', user: 'bot' }],
-    currentContext: 'ctx',
-  });
-  return kc;
-}
-
 const apiServer = () => nock(SERVER, { reqheaders: { authorization: `Bearer ${TOKEN}` } });
-const provider = (options: Partial<KubernetesRbacProviderOptions> = {}) => new KubernetesRbacProvider({ namespace: NS, kubeConfig: kubeConfig(), ...options });
+const provider = (options: Partial<KubernetesRbacProviderOptions> = {}) => rbacProvider(TOKEN, options);
 
 beforeAll(() => nock.disableNetConnect());
 afterEach(() => {

@@ -4,27 +4,13 @@
  * request is recorded, and every test asserts that the only non-GET was a SelfSubjectAccessReview: the
  * check never creates or deletes a binding.
  */
-import { KubeConfig } from '@kubernetes/client-node';
 import nock from 'nock';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { KubernetesRbacProvider, type KubernetesRbacProviderOptions } from '../../src/providers/kubernetes-rbac.js';
+import type { KubernetesRbacProviderOptions } from '../../src/providers/kubernetes-rbac.js';
+import { K8S_NAMESPACE as NS, K8S_SERVER as SERVER, RBAC_API as RBAC, rbacProvider } from '../support/kube.js';
 
-const SERVER = 'https://k8s.test:6443';
 const TOKEN = 'fake-bearer-token-check';
-const NS = 'payments';
 const SSAR = '/apis/authorization.k8s.io/v1/selfsubjectaccessreviews';
-const RBAC = '/apis/rbac.authorization.k8s.io/v1';
-
-function kubeConfig(): KubeConfig {
-  const kc = new KubeConfig();
-  kc.loadFromOptions({
-    clusters: [{ name: 'c', server: SERVER, skipTLSVerify: true }],
-    users: [{ name: 'bot', token: TOKEN }],
-    contexts: [{ name: 'ctx', cluster: 'c', user: 'bot' }],
-    currentContext: 'ctx',
-  });
-  return kc;
-}
 
 interface Attributes {
   verb: string;
@@ -66,7 +52,7 @@ function apiServer(allow: string[], roles: string[], rolesReadable = true): void
   });
 }
 
-const provider = (options: Partial<KubernetesRbacProviderOptions> = {}) => new KubernetesRbacProvider({ namespace: NS, kubeConfig: kubeConfig(), ...options });
+const provider = (options: Partial<KubernetesRbacProviderOptions> = {}) => rbacProvider(TOKEN, options);
 const text = (findings: { level: string; what: string }[]) => findings.map((f) => `${f.level} ${f.what}`);
 
 beforeAll(() => {

@@ -5,7 +5,6 @@
  * create, 404 NotFound on read and delete of a missing binding, 422 Invalid for a bad name. Nothing leaves
  * the machine.
  */
-import { KubeConfig } from '@kubernetes/client-node';
 import nock from 'nock';
 import { describe, expect, it } from 'vitest';
 import { describeProviderContract } from './contract.js';
@@ -16,26 +15,13 @@ import {
   type KubernetesRbacProviderOptions,
 } from '../../src/providers/kubernetes-rbac.js';
 import { PermanentProviderError, type GrantTarget } from '../../src/use-cases/ports.js';
+import { K8S_NAMESPACE as NS, K8S_SERVER as SERVER, RBAC_API as RBAC, rbacProvider } from '../support/kube.js';
 import { useNock } from '../support/nock-scopes.js';
 
-const SERVER = 'https://k8s.test:6443';
 const TOKEN = 'fake-bearer-token-0123456789';
-const NS = 'payments';
-const RBAC = '/apis/rbac.authorization.k8s.io/v1';
 const ROLEBINDINGS = `${RBAC}/namespaces/${NS}/rolebindings`;
 const CLUSTERROLEBINDINGS = `${RBAC}/clusterrolebindings`;
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
-
-function kubeConfig(): KubeConfig {
-  const kc = new KubeConfig();
-  kc.loadFromOptions({
-    clusters: [{ name: 'c', server: SERVER, skipTLSVerify: true }],
-    users: [{ name: 'bot', token: TOKEN }],
-    contexts: [{ name: 'ctx', cluster: 'c', user: 'bot' }],
-    currentContext: 'ctx',
-  });
-  return kc;
-}
 
 const { track } = useNock();
 /** Every request must carry the kubeconfig's bearer token, or it matches nothing and fails. */
@@ -44,7 +30,7 @@ function apiServer(): nock.Scope {
 }
 
 function provider(options: Partial<KubernetesRbacProviderOptions> = {}): KubernetesRbacProvider {
-  return new KubernetesRbacProvider({ namespace: NS, kubeConfig: kubeConfig(), ...options });
+  return rbacProvider(TOKEN, options);
 }
 
 let n = 0;
