@@ -53,33 +53,37 @@ export async function readPolicyFile(path: string): Promise<{ ok: true; policy: 
   return parsed.ok ? { ok: true, policy: parsed.policy, text } : parsed;
 }
 
-/**
- * The environment variables the policy's resources name (connection strings, credentials) that are unset or
- * empty. Only names are printed, never values.
- */
+type Env = Readonly<Record<string, string | undefined>>;
+
+/** Every environment variable the policy's resources name, with the resource and setting that name it. */
+function envReferences(policy: Policy): { resource: string; setting: string; variable: string }[] {
+  return Object.entries(policy.resources).flatMap(([resource, res]) =>
+    (providerDefinition(res.provider)?.envNames(res.settings) ?? []).map(({ setting, variable }) => ({ resource, setting, variable })),
+  );
+}
+
+const isSet = (value: string | undefined): value is string => value !== undefined && value.trim() !== '';
+
 /**
  * The values of every environment variable the policy names (`connection: { env: NAME }`, `password_key`,
  * credentials), as set in `env`: secrets by definition, for the logger to mask.
  */
-export function policyEnvValues(policy: Policy, env: Readonly<Record<string, string | undefined>>): string[] {
-  return Object.values(policy.resources).flatMap((res) =>
-    (providerDefinition(res.provider)?.envNames(res.settings) ?? []).flatMap(({ variable }) => {
-      const value = env[variable];
-      return value !== undefined && value.trim() !== '' ? [value] : [];
-    }),
-  );
+export function policyEnvValues(policy: Policy, env: Env): string[] {
+  return envReferences(policy)
+    .map(({ variable }) => env[variable])
+    .filter(isSet);
 }
 
-export function missingConnectionEnv(policy: Policy, env: Readonly<Record<string, string | undefined>>): string[] {
-  return Object.entries(policy.resources).flatMap(([name, res]) => {
-    const definition = providerDefinition(res.provider);
-    if (!definition) return [];
-    return definition.envNames(res.settings).flatMap(({ setting, variable }) => {
-      const value = env[variable];
-      if (value !== undefined && value.trim() !== '') return [];
-      const state = value === undefined ? 'is not set' : 'is empty';
-      return [`resources.${pathKey(name)}.${setting}: environment variable ${variable} ${state}`];
-    });
+/**
+ * The environment variables the policy's resources name (connection strings, credentials) that are unset or
+ * empty. Only names are printed, never values.
+ */
+export function missingConnectionEnv(policy: Policy, env: Env): string[] {
+  return envReferences(policy).flatMap(({ resource, setting, variable }) => {
+    const value = env[variable];
+    if (isSet(value)) return [];
+    const state = value === undefined ? 'is not set' : 'is empty';
+    return [`resources.${pathKey(resource)}.${setting}: environment variable ${variable} ${state}`];
   });
 }
 
