@@ -117,8 +117,12 @@ function yamlMessage(code: string, message: string): string {
     return 'unexpected text after | or >; start the block on the next line, or quote a value that starts with | or >';
   }
   if (message.startsWith('Not a YAML token')) return 'a character that cannot appear here';
-  // One line per problem: control characters are shown escaped.
-  return message.replace(/[\u0000-\u001f\u007f\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  return oneLine(message);
+}
+
+/** One line per problem: control and line-separator characters a message quotes from the file are shown escaped. */
+function oneLine(message: string): string {
+  return message.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 
 /** Fallback wording for issues our schema does not word itself. Describes types, never echoes values. */
@@ -155,7 +159,8 @@ function formatIssue(source: string, issue: z.core.$ZodIssue): string[] {
 }
 
 function line(source: string, path: PropertyKey[], message: string): string {
-  return path.length === 0 ? `${source}: ${message}` : `${source}: ${dottedPath(path)}: ${message}`;
+  // Schema messages may quote the value they refuse ("\r 2h" is not a duration), and a value may hold any character.
+  return oneLine(path.length === 0 ? `${source}: ${message}` : `${source}: ${dottedPath(path)}: ${message}`);
 }
 
 function dottedPath(path: PropertyKey[]): string {
