@@ -16,7 +16,8 @@
  *   PostgreSQL would use `now()`.
  * - `abandonDelivery` gives a row up once (never a delivered one), appends its audit entry, and answers
  *   `firstOfKind` when no other row of the same request and kind was given up before; `listUndelivered` and
- *   `undeliveredIds` leave given-up rows out.
+ *   `undeliveredIds` leave given-up rows out; `reviveAbandoned` makes the given-up rows of the kinds asked owed
+ *   again (never a delivered one) and audits their ids, or writes nothing when there are none.
  * - Every read returns a copy, so a use case cannot change stored state without saving it.
  * Test hooks: `failNext(method)` makes the next call(s) throw before touching anything (a lost connection,
  * a crash between two steps); `commitThenFail(method)` makes the next write(s) of `create` or `apply` save
@@ -358,6 +359,20 @@ export class FakeRequestStore implements RequestStore {
     row.lastError = reason;
     this.#pushAudit(row.requestId, audit);
     return { abandoned: true, firstOfKind: !earlier };
+  }
+
+  async reviveAbandoned(requestId: string, kinds: readonly Notification['kind'][], audit: AuditEntry): Promise<string[]> {
+    this.#maybeFail('reviveAbandoned');
+    const rows = [...this.#outbox.values()].filter(
+      (n) => n.requestId === requestId && n.abandonedAt !== null && n.deliveredAt === null && kinds.includes(n.notification.kind),
+    );
+    for (const row of rows) {
+      row.abandonedAt = null;
+      row.abandonReason = null;
+    }
+    const ids = rows.map((r) => r.id).sort((a, b) => Number(a) - Number(b));
+    if (ids.length > 0) this.#pushAudit(requestId, { ...audit, details: { ...audit.details, notificationIds: ids } });
+    return ids;
   }
 
   async cards(requestId: string): Promise<CardRef[]> {

@@ -15,6 +15,7 @@ import type { RequestStore } from '../../src/use-cases/ports.js';
 
 const BOB = 'U0BOB0002';
 const CHANNEL = 'C0APPROVE1';
+const ADMIN = 'U0ADMIN03';
 
 const policy: Policy = {
   version: 1,
@@ -215,6 +216,45 @@ export function requestStoreContract(name: string, open: () => RequestStore): vo
       const [again] = await outboxOf('refresh-cards');
       if (!again) throw new Error('no second refresh');
       expect(await store.abandonDelivery(again, 'channel_not_found', audit('refresh-cards'))).toEqual({ abandoned: true, firstOfKind: false });
+    });
+
+    it('revives the given-up notifications of the kinds asked: owed again, audited with their ids; nothing else changes', async () => {
+      const store = open();
+      const t = submit(draft());
+      const id = t.next.id;
+      await store.create(t);
+      expect((await store.apply(id, (s) => review(s.request, s.decisions, policy, { deciderId: BOB, outcome: 'deny', reason: 'no' }, new Date()))).ok).toBe(true);
+      const later = new Date(Date.now() + HOUR);
+      const ofRequest = async (): Promise<{ id: string; kind: string }[]> => {
+        const ids = await store.listUndelivered(later, 10_000);
+        const rows = await Promise.all(ids.map(async (n) => ({ id: n, row: await store.notification(n) })));
+        return rows.filter((r) => r.row?.requestId === id).map((r) => ({ id: r.id, kind: r.row?.notification.kind ?? '' }));
+      };
+      const owed = await ofRequest();
+      const card = owed.find((n) => n.kind === 'post-cards')?.id;
+      const refresh = owed.find((n) => n.kind === 'refresh-cards')?.id;
+      const dm = owed.find((n) => n.kind === 'notify-requester')?.id;
+      if (!card || !refresh || !dm) throw new Error('fixture changed: a denied request owes a card, a refresh and a DM');
+      const gaveUp = { action: 'notification.abandoned', actor: 'system', details: { code: 'channel_not_found' } };
+      for (const n of [card, refresh, dm]) await store.abandonDelivery(n, 'channel_not_found', gaveUp);
+      const resent = { action: 'notification.resent', actor: ADMIN, details: { kinds: ['post-cards', 'refresh-cards'] } };
+
+      const revived = await store.reviveAbandoned(id, ['post-cards', 'refresh-cards'], resent);
+
+      expect(revived).toEqual([card, refresh].sort((a, b) => Number(a) - Number(b)));
+      expect((await ofRequest()).map((n) => n.id).sort()).toEqual([card, refresh].sort());
+      expect((await store.notification(card))?.abandonedAt).toBeNull();
+      expect((await store.notification(dm))?.abandonedAt).toBeInstanceOf(Date); // a kind not asked for stays given up
+      const trail = await store.auditTrail(id);
+      expect(trail.at(-1)).toMatchObject({ action: 'notification.resent', actor: ADMIN, details: { kinds: ['post-cards', 'refresh-cards'], notificationIds: revived } });
+      // Nothing left to revive: no rows, no audit entry.
+      expect(await store.reviveAbandoned(id, ['post-cards', 'refresh-cards'], resent)).toEqual([]);
+      expect(await store.auditTrail(id)).toHaveLength(trail.length);
+      // A delivered row is never revived, and given up again later it counts as the first of its kind again.
+      expect(await store.markDelivered(card)).toBe(true);
+      expect(await store.abandonDelivery(refresh, 'channel_not_found', gaveUp)).toEqual({ abandoned: true, firstOfKind: true });
+      expect(await store.reviveAbandoned(id, ['post-cards', 'refresh-cards'], resent)).toEqual([refresh]);
+      expect((await store.notification(card))?.deliveredAt).toBeInstanceOf(Date);
     });
 
     it('saves one card per request and channel', async () => {

@@ -1,5 +1,5 @@
 /** The writes of the PostgreSQL `RequestStore`, on top of its queries (reads.ts). */
-import { and, eq, isNotNull, isNull, ne, sql } from 'drizzle-orm';
+import { and, eq, inArray, isNotNull, isNull, ne, sql } from 'drizzle-orm';
 import type { DomainError, Result } from '../../domain/errors.js';
 import type { AccessRequest, AuditEntry, Transition } from '../../domain/request.js';
 import { notificationFor, type ApplyOutcome, type CardRef, type Notification, type RequesterDmRef, type RequestSnapshot, type RequestStore } from '../../use-cases/ports.js';
@@ -213,6 +213,28 @@ export class PostgresRequestStore extends RequestReads implements RequestStore {
         .limit(1);
       await tx.insert(auditEvents).values({ requestId: row.requestId, ...audit });
       return { abandoned: true, firstOfKind: earlier.length === 0 };
+    });
+  }
+
+  async reviveAbandoned(requestId: string, kinds: readonly Notification['kind'][], audit: AuditEntry): Promise<string[]> {
+    if (kinds.length === 0) return [];
+    return this.db.transaction(async (tx) => {
+      const rows = await tx
+        .update(notifications)
+        .set({ abandonedAt: null, abandonReason: null })
+        .where(
+          and(
+            eq(notifications.requestId, requestId),
+            isNotNull(notifications.abandonedAt),
+            isNull(notifications.deliveredAt),
+            inArray(sql`${notifications.payload}->>'kind'`, [...kinds]),
+          ),
+        )
+        .returning({ id: notifications.id });
+      if (rows.length === 0) return [];
+      const ids = rows.map((r) => r.id).sort((a, b) => a - b).map(String);
+      await tx.insert(auditEvents).values({ requestId, ...audit, details: { ...audit.details, notificationIds: ids } });
+      return ids;
     });
   }
 

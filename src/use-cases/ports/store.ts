@@ -96,6 +96,12 @@ export interface RequestStore {
    * caller tells people once per request and kind; exactly one of concurrent callers gets it.
    */
   abandonDelivery(id: string, reason: string, audit: AuditEntry): Promise<{ abandoned: boolean; firstOfKind: boolean }>;
+  /**
+   * Takes back the giving up of the request's notifications of these kinds (an admin's "Send again"): each is
+   * owed again, listed by `listUndelivered`, and `audit` is appended with their ids, in one transaction. Returns
+   * their ids, oldest first; none (and no audit entry) when nothing of those kinds was given up.
+   */
+  reviveAbandoned(requestId: string, kinds: readonly Notification['kind'][], audit: AuditEntry): Promise<string[]>;
   cards(requestId: string): Promise<CardRef[]>;
   saveCard(requestId: string, card: CardRef): Promise<void>;
   /** Remembers a requester DM that offers actions (a second save of the same message is ignored). */
