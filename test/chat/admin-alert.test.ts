@@ -82,7 +82,8 @@ describe('adminAlert: a notification Slack refused for good', () => {
     const message = adminAlert(undeliverable());
     expect(message.text).toBe('Slack refused a message about request req_8f3a2c for good (channel_not_found).');
     expect(text(undeliverable())).toContain(
-      'The approvers’ channel <#C0GONE0001> refused the card of request `req_8f3a2c` (`channel_not_found`): approvers cannot see it; fix the role’s `channel` in the policy',
+      'The approvers’ channel <#C0GONE0001> refused the card of request `req_8f3a2c` (`channel_not_found`): approvers cannot see it; ' +
+        'restore the channel (unarchive it, or invite accessbot back), then click *Send again*; if the channel is gone for good, fix the role’s `channel` in the policy for later requests.',
     );
     expect(text(undeliverable())).toContain('notification.abandoned');
     expectWithinSlackLimits(message);
@@ -95,6 +96,24 @@ describe('adminAlert: a notification Slack refused for good', () => {
       `A direct message to <@${ALICE}> about request \`req_8f3a2c\` was refused (\`user_not_found\`)`,
     );
     expect(text(undeliverable({ destination: 'U0BOB0002', code: 'cannot_dm_bot' }))).toContain('could not be sent to <@U0BOB0002>');
+  });
+
+  it('offers Send again for a channel’s card only: the other kinds tell of a moment, and a DM copy is never re-sent', () => {
+    const buttons = (alert: UndeliverableAlert) =>
+      (adminAlert(alert).blocks ?? []).filter((b) => b.type === 'actions').map((b) => ({ block: b.block_id, elements: (b as { elements: unknown[] }).elements }));
+    const sendAgain = [{ block: 'req_decision:req_8f3a2c', elements: [{ type: 'button', action_id: 'access_resend', text: { type: 'plain_text', text: 'Send again', emoji: true }, value: 'req_8f3a2c', style: 'primary' }] }];
+    expect(buttons(undeliverable())).toEqual(sendAgain);
+    expect(buttons(undeliverable({ notification: 'refresh-cards', code: 'is_archived' }))).toEqual(sendAgain);
+    expect(text(undeliverable())).toContain('until an admin clicks Send again');
+    for (const alert of [
+      undeliverable({ notification: 'alert-approvers' }),
+      undeliverable({ notification: 'notify-requester', destination: ALICE, code: 'user_not_found' }),
+      undeliverable({ destination: 'U0BOB0002', code: 'cannot_dm_bot' }),
+      undeliverable({ notification: 'refresh-cards', destination: 'D0BOB0002' }),
+    ]) {
+      expect(buttons(alert)).toEqual([]);
+      expect(text(alert)).toContain('does not retry it;');
+    }
   });
 
   it('never carries the request’s reason (the message text), and escapes what it shows', () => {

@@ -6,13 +6,16 @@
  *
  * And Slack refusing for good: a role whose approvers' channel Slack does not have (deleted; FakeSlack answers
  * `channel_not_found`, as it does for any channel it was not given). The card is tried once, given up, audited,
- * the admins get one DM, and the reconciler (every 1 s here) never tries it again.
+ * the admins get one DM, and the reconciler (every 1 s here) never tries it again. Once the channel is back, an
+ * admin's "Send again" on that DM posts the card as the request stands; anyone else's click is refused.
  *
  * Not simulated (FakeSlack cannot): a post that Slack accepted but whose response was lost. Its retry would
  * post a second copy; see docs/reliability.md.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { APPROVERS_CHANNEL, USERS, eventually, requestIdIn, startHarness, type Harness } from '../support/harness.js';
+import { FakeSlack, type SlackCall } from '../support/fake-slack.js';
+import { blockActionsBody, signedHeaders } from '../support/slack-signing.js';
 
 let h: Harness;
 /** A channel FakeSlack does not have: the approvers' channel of the `lost` role, deleted in Slack. */
@@ -126,5 +129,74 @@ describe('the approvers’ channel is gone: Slack answers channel_not_found', ()
     expect(toGone()).toHaveLength(1);
     expect(adminDms()).toHaveLength(1);
     expect(await statusOf(id)).toBe('pending');
+  });
+});
+
+/** A click on the alert's own "Send again" button, as Slack sends it from the DM the alert was posted in. */
+async function clickSendAgain(alert: SlackCall, user: string): Promise<number> {
+  const button = FakeSlack.blocks(alert)
+    .flatMap((b) => ((b as { elements?: Record<string, unknown>[] }).elements ?? []))
+    .find((e) => e.type === 'button' && (e.text as { text: string }).text === 'Send again');
+  if (!button) throw new Error('the alert has no Send again button');
+  const block = FakeSlack.blocks(alert).find((b) => (b.elements as unknown[] | undefined)?.includes(button));
+  const dm = String(alert.answer?.channel);
+  const body = blockActionsBody((p) => {
+    p.user = { ...p.user, id: user, username: user.toLowerCase(), name: user.toLowerCase() };
+    p.actions[0] = { ...button, block_id: block?.block_id, action_ts: p.actions[0].action_ts };
+    p.container = { type: 'message', message_ts: String(alert.answer?.ts), channel_id: dm, is_ephemeral: false };
+    p.channel = { id: dm, name: 'directmessage' };
+    p.message = { ...p.message, ts: String(alert.answer?.ts), text: alert.args.text, blocks: FakeSlack.blocks(alert) };
+    p.response_url = h.slack.responseUrl(`actions/${user}`);
+    p.state = { values: {} };
+  });
+  const res = await h.post(body, signedHeaders(h.secrets.signingSecret, body, 'application/x-www-form-urlencoded'));
+  await res.text();
+  return res.status;
+}
+
+describe('the approvers’ channel comes back: an admin clicks Send again', () => {
+  it('posts the card once, as the request stands; a non-admin’s click is refused and sends nothing', async () => {
+    const id = requestIdIn((await h.command('request prod-db lost 1h INC-605 channel archived for a while')).body);
+    const toGone = () => h.slack.callsTo('chat.postMessage').filter((c) => c.args.channel === GONE_CHANNEL && about(id)(c));
+    const adminDms = () => h.slack.callsTo('chat.postMessage').filter((c) => c.args.channel === ADMIN && about(id)(c));
+    await eventually(() => expect(adminDms()).toHaveLength(1));
+    const alert = adminDms()[0]!;
+    expect(JSON.stringify(alert.args)).toMatch(/unarchive it, or invite accessbot back\), then click \*Send again\*/);
+    const replies = (user: string) => h.slack.responses.filter((r) => r.path === `/hooks/actions/${user}`).map((r) => r.body.text);
+
+    // Bob approves requests, but is no policy admin: refused privately, audited, nothing sent.
+    h.slack.addChannel(GONE_CHANNEL);
+    expect(await clickSendAgain(alert, USERS.bob)).toBe(200);
+    await eventually(() => expect(replies(USERS.bob)).toContain('Only policy admins may send a card again.'));
+    await sleep(1_500);
+    expect(toGone()).toHaveLength(1); // the refused post only
+    const refused = await h.sql`SELECT actor, details FROM audit_events WHERE request_id = ${id} AND action = 'notification.resend-refused'`;
+    expect(refused).toEqual([{ actor: USERS.bob, details: { code: 'NOT_AN_ADMIN' } }]);
+
+    // The admin: the card goes out once, pending with its Approve and Deny buttons, and the row is delivered.
+    expect(await clickSendAgain(alert, ADMIN)).toBe(200);
+    await eventually(() => expect(toGone()).toHaveLength(2));
+    const card = toGone()[1]!;
+    expect(card.answer).toMatchObject({ ok: true });
+    expect(JSON.stringify(FakeSlack.blocks(card))).toMatch(/access_approve.*access_deny/);
+    expect(replies(ADMIN)).toContain(`Sending the card of request \`${id}\` again. If Slack refuses it again, you will get another message like this one.`);
+    await eventually(async () => {
+      const [row] = await h.sql`SELECT delivered_at, abandoned_at FROM notifications WHERE request_id = ${id} AND payload->>'kind' = 'post-cards'`;
+      expect(row).toMatchObject({ delivered_at: expect.any(Date), abandoned_at: null });
+    });
+    const resent = await h.sql`SELECT actor, details FROM audit_events WHERE request_id = ${id} AND action = 'notification.resent'`;
+    expect(resent).toEqual([{ actor: ADMIN, details: { kinds: ['post-cards', 'refresh-cards'], notificationIds: [expect.any(String)] } }]);
+
+    // Decidable from the card that arrived late; its update reaches the restored channel.
+    expect(await h.click('access_deny', id, USERS.bob)).toBe(200);
+    await eventually(async () => expect(await statusOf(id)).toBe('denied'));
+    await eventually(() => expect(h.slack.callsTo('chat.update').filter((c) => c.args.channel === GONE_CHANNEL && about(id)(c)).length).toBeGreaterThan(0));
+
+    // A second click finds nothing given up: nothing sent twice.
+    expect(await clickSendAgain(alert, ADMIN)).toBe(200);
+    await eventually(() => expect(replies(ADMIN).some((t) => String(t).startsWith(`Nothing of request \`${id}\` is waiting`))).toBe(true));
+    await sleep(1_000);
+    expect(toGone()).toHaveLength(2);
+    expect(adminDms()).toHaveLength(1);
   });
 });

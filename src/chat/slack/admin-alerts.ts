@@ -7,7 +7,9 @@ import { assertNever } from '../../domain/errors.js';
 import type { AnyAdminAlert, UndeliverableAlert } from '../../use-cases/ports.js';
 import { SECTION_TEXT_MAX, cut, escapeMrkdwn } from './limits.js';
 import { reasonQuote, what } from './card.js';
-import { code, context, linesWithin, mention, plural, section, slackDate, type SlackMessage } from './format.js';
+import { actions, button, code, context, linesWithin, mention, plural, section, slackDate, type SlackMessage } from './format.js';
+import { ACTION_RESEND, decisionBlockId } from './ids.js';
+import { RESENDABLE_KINDS } from '../../use-cases/resend-notifications.js';
 
 /**
  * A DM to each policy admin. `drift-revoked`: access the bot had granted was still on the target although the
@@ -97,7 +99,12 @@ function undeliverableAlert(alert: UndeliverableAlert): SlackMessage {
   const to = destinationOf(alert.destination);
   const why = `(${code(alert.code, 60)})`;
   const req = `request ${code(request.id)}`;
-  const fixChannel = 'fix the role’s `channel` in the policy (or invite accessbot back to the channel).';
+  // A channel's card, rendered from the request as it stands, so a late one is still true (decision 36). An
+  // approver's DM copy is sent with the first cards only, never again.
+  const resendable = to.channel && (RESENDABLE_KINDS as readonly string[]).includes(alert.notification);
+  const fixChannel = resendable
+    ? 'restore the channel (unarchive it, or invite accessbot back), then click *Send again*; if the channel is gone for good, fix the role’s `channel` in the policy for later requests.'
+    : 'fix the role’s `channel` in the policy (or invite accessbot back to the channel).';
   let what: string;
   switch (alert.notification) {
     case 'post-cards':
@@ -128,8 +135,9 @@ function undeliverableAlert(alert: UndeliverableAlert): SlackMessage {
       section(`:warning: ${what}`),
       context(
         `The request: ${escapeMrkdwn(cut(request.resource, 100))} / ${escapeMrkdwn(cut(request.role, 100))} for ${mention(request.requesterId)}, ${request.status}. ` +
-          'accessbot gave the message up and does not retry it; its audit log records this as `notification.abandoned`.',
+          `accessbot gave the message up and does not retry it${resendable ? ' until an admin clicks Send again' : ''}; its audit log records this as \`notification.abandoned\`.`,
       ),
+      ...(resendable ? [actions(decisionBlockId(request.id), [button('Send again', ACTION_RESEND, request.id, { style: 'primary' })])] : []),
     ],
   };
 }

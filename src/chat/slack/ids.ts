@@ -30,6 +30,12 @@ export const ACTION_ACKNOWLEDGE = 'access_acknowledge';
 export const ACTION_CANCEL = 'access_cancel';
 
 /**
+ * "Send again" on the admins' DM saying Slack refused a request's card for good, for once the cause is fixed
+ * (decision 36). The button `value` is the request id; only a policy admin's click is carried out.
+ */
+export const ACTION_RESEND = 'access_resend';
+
+/**
  * Every block of ours that holds a request's buttons (the card's actions block, a notice's actions block, a
  * `/access list` row) carries the request id in its block id too, so a listener can cross-check the button
  * value. The `req_decision:` prefix is the shape of cards already captured in fixtures; it is kept for the

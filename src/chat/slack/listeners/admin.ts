@@ -1,6 +1,6 @@
 /**
  * The admins' rule editor in the App Home: Edit / Delete per role, "Add rule", "Download policy", and the
- * rule form's submission. Thin: whether the person is an admin is checked by the use case at the change
+ * rule form's submission; and "Send again" on the admins' DM about a card Slack refused for good. Thin: whether the person is an admin is checked by the use case at the change
  * (`editRule`), policy errors go back into the form on the field they name, and a successful change
  * republishes the editor's Home.
  */
@@ -9,9 +9,10 @@ import type { RoleChange } from '../../../policy/edit-role.js';
 import type { UseCaseDeps } from '../../../use-cases/deps.js';
 import { editRule, isPolicyAdmin, type RuleEditErrors } from '../../../use-cases/edit-rule.js';
 import { publishHome } from '../../../use-cases/home-view.js';
-import { ACTION_POLICY_DOWNLOAD, ACTION_RULE_ADD, ACTION_RULE_DELETE, ACTION_RULE_EDIT, RULE_MODAL, RULE_MODAL_CALLBACK } from '../ids.js';
+import { resendNotifications, type ResendOutcome } from '../../../use-cases/resend-notifications.js';
+import { ACTION_POLICY_DOWNLOAD, ACTION_RESEND, ACTION_RULE_ADD, ACTION_RULE_DELETE, ACTION_RULE_EDIT, RULE_MODAL, RULE_MODAL_CALLBACK } from '../ids.js';
 import { RULE_FIELDS, generalBlock, parseRuleTarget, policyDownloadMessages, readRuleForm, ruleModal, type FormValues, type RuleTarget } from '../rule-modal.js';
-import { outcomeText, plainText, refreshClickersHome, settle, tellClicker } from './replies.js';
+import { outcomeText, plainText, refreshClickersHome, settle, tellClicker, type Crash } from './replies.js';
 
 type ViewAck = (response?: { response_action: 'errors'; errors: Record<string, string> }) => Promise<void>;
 
@@ -30,6 +31,21 @@ function formErrors(errors: RuleEditErrors, target: RuleTarget): Record<string, 
 
 /** One error line for a DM (Delete has no form to show it on). */
 const errorsText = (errors: RuleEditErrors): string => [...errors.values()].flat().join('; ');
+
+function resendText(settled: { ok: true; value: ResendOutcome } | Crash, requestId: string): string {
+  const req = `request \`${requestId.slice(0, 60)}\``;
+  if (!settled.ok) return `Something went wrong on our side (reference ${settled.crashed}); click Send again in a minute.`;
+  const outcome = settled.value;
+  if (outcome.ok) return `Sending the card of ${req} again. If Slack refuses it again, you will get another message like this one.`;
+  switch (outcome.refused) {
+    case 'not-admin':
+      return 'Only policy admins may send a card again.';
+    case 'no-such-request':
+      return `accessbot has no record of ${req}.`;
+    case 'nothing-given-up':
+      return `Nothing of ${req} is waiting to be sent again: its card was sent, or is already on its way.`;
+  }
+}
 
 export function registerAdmin(app: App, deps: UseCaseDeps): void {
   app.action<BlockButtonAction>({ type: 'block_actions', action_id: new RegExp(`^(${ACTION_RULE_EDIT}|${ACTION_RULE_ADD})$`) }, async ({ ack, body, action, client, respond }) => {
@@ -72,6 +88,14 @@ export function registerAdmin(app: App, deps: UseCaseDeps): void {
     for (const message of policyDownloadMessages(stored.value.text, stored.value.version)) {
       await client.chat.postMessage({ channel: user, ...message });
     }
+  });
+
+  app.action<BlockButtonAction>({ type: 'block_actions', action_id: ACTION_RESEND }, async ({ ack, body, action, client, respond }) => {
+    await ack();
+    const actor = body.user.id;
+    const requestId = action.value ?? '';
+    const settled = await settle(deps, () => resendNotifications(deps, actor, requestId), { user: actor, action: ACTION_RESEND });
+    await tellClicker(client, respond, body, resendText(settled, requestId));
   });
 
   app.view(RULE_MODAL_CALLBACK, async ({ ack: rawAck, body, view }) => {
