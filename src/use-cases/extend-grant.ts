@@ -1,11 +1,15 @@
 /**
  * More time on an active grant. Asking creates an extension request that the role's approvers decide like
- * any other (its card says what it extends); once approved, the grant job applies it: the target's own
+ * any other (its card says what it extends), with the same scrutiny: the role's justification rules, risk flags
+ * raised afresh for the whole window, `flagged_approvals` when flagged, and never fewer approvals than the grant
+ * it lengthens needed; once approved, the grant job applies it: the target's own
  * expiry is renewed where one exists, then the grant's window, its revoke and its warning move later in
  * one transaction with the extension, so an extension is applied once and the revoke is moved, never doubled.
  */
 import { err, ok, type Result } from '../domain/errors.js';
+import { checkJustification } from '../domain/evaluate.js';
 import { findRole } from '../domain/policy.js';
+import { HISTORY_LOOKBACK_MS, riskFlags } from '../domain/risk.js';
 import { applyExtension, checkExtension, submit, type AccessRequest } from '../domain/request.js';
 import { createAndRunEffects } from './ambiguous-write.js';
 import type { UseCaseDeps } from './deps.js';
@@ -34,12 +38,20 @@ export async function requestExtension(deps: UseCaseDeps, input: ExtendInput): P
     maxTotalMs: role.value.maxTotalMs ?? role.value.maxDurationMs,
     pendingExtension: pending !== null,
   });
-  if (refusal) {
-    await deps.store.audit({ action: 'extension.refused', actor: input.requesterId, details: { code: refusal.code, durationMs: input.durationMs } }, original.id);
-    return err(refusal);
+  // The role's justification rules apply to the reason for more time as to any reason (decision 16).
+  const refused = refusal ?? checkJustification(role.value, input.reason);
+  if (refused) {
+    await deps.store.audit({ action: 'extension.refused', actor: input.requesterId, details: { code: refused.code, durationMs: input.durationMs } }, original.id);
+    return err(refused);
   }
   const now = deps.clock.now();
   const ttlEnd = now.getTime() + role.value.requestTtlMs;
+  // As much scrutiny as the grant it lengthens, and as a new request would get now: the risk flags are raised
+  // afresh for the whole window asked for, and a flagged extension needs the role's `flagged_approvals`.
+  const history = await deps.store.recentRequestsOf(original.requesterId, new Date(now.getTime() - HISTORY_LOOKBACK_MS));
+  const subject = { resource: original.resource, role: original.role, durationMs: original.durationMs + input.durationMs };
+  const flags = riskFlags(role.value.risk, subject, history, now);
+  const flagged = flags.length > 0 ? (role.value.risk?.flaggedApprovals ?? 0) : 0;
   const transition = submit({
     id: deps.newId(),
     extendsId: original.id,
@@ -51,7 +63,7 @@ export async function requestExtension(deps: UseCaseDeps, input: ExtendInput): P
     grants: [...original.grants],
     durationMs: input.durationMs,
     reason: input.reason,
-    approvalsRequired: role.value.approvals,
+    approvalsRequired: Math.max(role.value.approvals, flagged, original.approvalsRequired),
     channel: role.value.channel,
     createdAt: now,
     // An extension nobody decided before the grant ends is moot: it expires with the grant at the latest.
@@ -60,6 +72,7 @@ export async function requestExtension(deps: UseCaseDeps, input: ExtendInput): P
     warnBeforeMs: 0,
     escalateAt: role.value.escalation ? new Date(now.getTime() + role.value.escalation.afterMs) : null,
     escalationChannel: role.value.escalation?.channel ?? null,
+    flags,
   });
   await createAndRunEffects(deps, transition); // a lost commit reply is re-read by the new id
   return ok({ request: transition.next, decisions: [] });

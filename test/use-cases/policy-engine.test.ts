@@ -6,9 +6,10 @@ import { describe, expect, it } from 'vitest';
 import { DAY, HOUR, MINUTE } from '../../src/domain/duration.js';
 import type { RolePolicy } from '../../src/domain/policy.js';
 import { activateGrant } from '../../src/use-cases/activate-grant.js';
+import { requestExtension } from '../../src/use-cases/extend-grant.js';
 import { reviewRequest } from '../../src/use-cases/review-request.js';
 import { submitRequest, type SubmitInput } from '../../src/use-cases/submit-request.js';
-import { ALICE, ALICE_PRINCIPAL, BOB, CAROL, DAVE, createWorld, deliverAll, outboxKinds, readRequest, type World } from './world.js';
+import { ALICE, ALICE_PRINCIPAL, BOB, CAROL, DAVE, active, createWorld, deliverAll, outboxKinds, readRequest, type World } from './world.js';
 
 /** A world whose `read` role has these extra settings (the policy object is the one the use cases read). */
 function worldWith(read: Partial<RolePolicy>): World {
@@ -126,6 +127,46 @@ describe('flagged requests', () => {
   it('without flagged_approvals keep the role’s approvals', async () => {
     const w = worldWith({ risk: { high: true } });
     expect(await submitOk(w)).toMatchObject({ approvalsRequired: 1, flags: [expect.anything(), expect.anything()] });
+  });
+});
+
+describe('extensions get the scrutiny of a new request', () => {
+  const extend = (w: World, requestId: string, reason = 'INC-4821 still fixing') =>
+    requestExtension(w.deps, { requestId, requesterId: ALICE, durationMs: 30 * MINUTE, reason });
+
+  it('of a high-risk role: flagged afresh, and need flagged_approvals distinct approvers, not the role’s one', async () => {
+    const w = worldWith({ risk: { high: true, flaggedApprovals: 2 }, maxTotalMs: 4 * HOUR });
+    const id = await active(w);
+    expect(w.store.request(id).approvalsRequired).toBe(2);
+
+    const asked = await extend(w, id);
+    if (!asked.ok) throw new Error(`extension refused: ${asked.error.code}`);
+    const extension = asked.value.request;
+    expect(extension).toMatchObject({ extendsId: id, status: 'pending', approvalsRequired: 2 });
+    expect(extension.flags.map((f) => f.code)).toEqual(['high-risk-role']); // not a first request: the grant is in the history
+
+    await reviewRequest(w.deps, { requestId: extension.id, deciderId: BOB, outcome: 'approve', reason: null });
+    expect(w.store.request(extension.id).status).toBe('pending');
+    await reviewRequest(w.deps, { requestId: extension.id, deciderId: CAROL, outcome: 'approve', reason: null });
+    expect(w.store.request(extension.id).status).toBe('approved');
+  });
+
+  it('never need fewer approvals than the grant they lengthen', async () => {
+    // Flagged only for its length: 2h is over the usual 1h. The extension is judged on the whole window too.
+    const w = worldWith({ risk: { high: false, usualDurationMs: HOUR, flaggedApprovals: 2 }, maxTotalMs: 4 * HOUR });
+    const id = await active(w, readRequest({ durationMs: 2 * HOUR }));
+    expect(w.store.request(id).approvalsRequired).toBe(2);
+    w.policy.resources['prod-db']!.roles.read!.risk = undefined; // the policy no longer flags anything
+    const asked = await extend(w, id);
+    expect(asked).toMatchObject({ ok: true, value: { request: { approvalsRequired: 2, flags: [] } } });
+  });
+
+  it('meet the role’s justification rules, or are refused and audited', async () => {
+    const w = worldWith({ justification: { ticketPattern: 'INC-\\d+' }, maxTotalMs: 4 * HOUR });
+    const id = await active(w);
+    expect(await extend(w, id, 'need a bit longer')).toMatchObject({ ok: false, error: { code: 'TICKET_REQUIRED' } });
+    expect(w.store.auditLog(id).at(-1)).toMatchObject({ action: 'extension.refused', actor: ALICE, details: { code: 'TICKET_REQUIRED' } });
+    expect(w.store.requestCount()).toBe(1);
   });
 });
 
