@@ -5,6 +5,17 @@
 import { parseDuration } from './duration.js';
 
 export const REASON_MAX_LENGTH = 500;
+
+/**
+ * What is wrong with a typed reason or note, wherever it is typed (a command, a form), or null. A NUL is refused
+ * rather than dropped (decision 20): PostgreSQL text cannot hold it, and silently changing what someone wrote
+ * into an audit trail is worse than asking them to type it again.
+ */
+export function reasonProblem(reason: string): string | null {
+  if (reason.includes('\u0000')) return 'the reason contains a NUL character; type plain text';
+  if (reason.length > REASON_MAX_LENGTH) return `the reason is ${reason.length} characters; at most ${REASON_MAX_LENGTH} are allowed`;
+  return null;
+}
 const NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/;
 
 export type Command =
@@ -58,9 +69,8 @@ export function parseCommand(rawText: string): CommandResult {
       );
     case 'revoke': {
       const note = (/^\S+\s+\S+\s*([\s\S]*)$/.exec(text)?.[1] ?? '').trim();
-      if (note.length > REASON_MAX_LENGTH) {
-        return { ok: false, problem: `the reason is ${note.length} characters; at most ${REASON_MAX_LENGTH} are allowed`, usage: USAGE.revoke };
-      }
+      const problem = reasonProblem(note);
+      if (problem) return { ok: false, problem, usage: USAGE.revoke };
       return withRequestId('revoke', rest, (requestId) => ({ kind: 'revoke', requestId, note: note === '' ? null : note }));
     }
     case 'extend':
@@ -92,7 +102,8 @@ function parseExtend(words: string[], text: string): CommandResult {
   if (!parsed.ok) return fail(parsed.problem);
   const reason = (/^\S+\s+\S+\s+\S+\s*([\s\S]*)$/.exec(text)?.[1] ?? '').trim();
   if (reason === '') return fail('a reason is required (why you need more time)');
-  if (reason.length > REASON_MAX_LENGTH) return fail(`the reason is ${reason.length} characters; at most ${REASON_MAX_LENGTH} are allowed`);
+  const problem = reasonProblem(reason);
+  if (problem) return fail(problem);
   return { ok: true, command: { kind: 'extend', requestId: id, durationMs: parsed.ms, reason } };
 }
 
@@ -125,9 +136,7 @@ function parseRequest(words: string[], text: string): CommandResult {
   // The reason keeps its own spacing: everything after the fourth word of the original text.
   const reason = (/^\S+\s+\S+\s+\S+\s+\S+\s*([\s\S]*)$/.exec(text)?.[1] ?? '').trim();
   if (reason === '') return fail('a reason is required (a ticket or a few words on why)');
-  if (reason.includes('\u0000')) return fail('the reason contains a NUL character; type plain text');
-  if (reason.length > REASON_MAX_LENGTH) {
-    return fail(`the reason is ${reason.length} characters; at most ${REASON_MAX_LENGTH} are allowed`);
-  }
+  const problem = reasonProblem(reason);
+  if (problem) return fail(problem);
   return { ok: true, command: { kind: 'request', resource, role, durationMs: parsed.ms, reason } };
 }

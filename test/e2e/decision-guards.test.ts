@@ -245,3 +245,25 @@ describe('a click carrying a request id that does not exist', () => {
     expect(await decisionsOf(id)).toEqual([]);
   });
 });
+
+describe('a click whose button value and block disagree', () => {
+  it('is refused privately as not belonging to its message; nothing is decided or audited for either request', async () => {
+    const shown = await newRequest('request prod-db read 1h INC-771 the card clicked');
+    const other = await newRequest('request prod-db read 1h INC-772 the id smuggled in');
+    const { body } = signedClick('access_approve', shown, USERS.bob);
+    // The value names another request than the block it sits in (a payload not made from our card).
+    const tampered = body.replace(encodeURIComponent(`"value":"${shown}"`), encodeURIComponent(`"value":"${other}"`));
+    expect(tampered).not.toBe(body);
+    const res = await h.post(tampered, signedHeaders(h.secrets.signingSecret, tampered, FORM));
+    expect(res.status).toBe(200);
+    await res.text();
+    const refusals = () => h.slack.callsTo('chat.postEphemeral').filter((c) => c.args.user === USERS.bob && String(c.args.text).includes('does not belong'));
+    await eventually(() => expect(refusals()).toHaveLength(1));
+    await settle();
+    for (const id of [shown, other]) {
+      expect(await statusOf(id)).toBe('pending');
+      expect(await decisionsOf(id)).toEqual([]);
+      expect((await auditOf(id)).map((a) => a.action)).toEqual(['request.submitted']);
+    }
+  });
+});

@@ -247,6 +247,31 @@ describe('the request form', () => {
     expect(await rowsWithReason(reason)).toHaveLength(0);
   });
 
+  it('a reason holding a NUL is refused on the reason input, and creates nothing', async () => {
+    const view = await openForm();
+    const res = await submit(submission(view, { role: 'prod-db/read', duration: '1h', reason: 'INC-503 \u0000 nul' }));
+    expect(await readJson(res)).toEqual({ response_action: 'errors', errors: { [REQUEST_MODAL.reasonBlock]: 'the reason contains a NUL character; type plain text' } });
+    expect(await h.sql`SELECT id FROM access_requests WHERE reason LIKE 'INC-503%'`).toHaveLength(0);
+  });
+
+  it('a submission whose work outlasts Slack’s 3 s closes the form in time, then DMs the receipt', async () => {
+    const view = await openForm();
+    const reason = 'INC-504 slow directory';
+    // Alice's email lookup (users.info) is held: Slack has the call but does not answer yet.
+    const release = h.slack.hold('users.info');
+    const started = Date.now();
+    const res = await submit(submission(view, { role: 'prod-db/read', duration: '1h', reason }));
+    expect(res.status).toBe(200);
+    expect(await readJson(res)).toEqual({}); // the form closes, not Slack's "trouble connecting"
+    expect(Date.now() - started).toBeLessThan(2_900);
+    expect(await rowsWithReason(reason)).toHaveLength(0); // still working
+    release();
+    await eventually(async () => expect(await rowsWithReason(reason)).toHaveLength(1));
+    const id = (await rowsWithReason(reason))[0]!.id as string;
+    await eventually(() => expect(dmsTo(USERS.alice, id)).toHaveLength(1));
+    expect(h.logs()).not.toMatch(/ERR_HTTP_HEADERS_SENT|An incoming HTTP request did not get acknowledged/);
+  });
+
   it('a duration over the role maximum is refused on the duration input, naming the maximum', async () => {
     const view = await openForm();
     const reason = 'INC-502 too long';

@@ -158,6 +158,11 @@ export function requestModal(options: RequestableRole[]): types.ModalView {
 }
 
 /** The extension form opened by "Extend" on a grant DM: how much more time, and why. */
+/** A form that only says something (loading, or why it cannot be shown), with a Close button. */
+export function noticeModal(title: string, text: string): types.ModalView {
+  return { type: 'modal', title: plain(title, MODAL_TITLE_MAX), close: plain('Close', MODAL_TITLE_MAX), blocks: [section(escapeAndCut(text, 2_900))] };
+}
+
 export function extendModal(request: { id: string; resource: string; role: string }): types.ModalView {
   return {
     type: 'modal',

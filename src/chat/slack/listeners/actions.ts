@@ -8,8 +8,7 @@ import type { UseCaseDeps } from '../../../use-cases/deps.js';
 import { reviewRequest } from '../../../use-cases/review-request.js';
 import { acknowledgeRequest } from '../../../use-cases/break-glass.js';
 import { revokeEarly } from '../../../use-cases/revoke-early.js';
-import { requestableFor } from '../../../use-cases/groups.js';
-import { extendModal, requestModal } from '../blocks.js';
+import { extendModal } from '../blocks.js';
 import {
   ACTION_ACKNOWLEDGE,
   ACTION_APPROVE,
@@ -23,24 +22,35 @@ import {
   REVOKE_REASON_ACTION,
   REVOKE_REASON_BLOCK,
 } from '../ids.js';
-import { REASON_MAX_LENGTH } from '../../../domain/command.js';
-import { clickedInHome, outcomeText, refreshClickersHome, revokingText, settleResult, tellClicker } from './replies.js';
+import { REASON_MAX_LENGTH, reasonProblem } from '../../../domain/command.js';
+import { openRequestForm } from './ack-budget.js';
+import { MISMATCHED_BUTTON, buttonRequestId, clickedInHome, outcomeText, refreshClickersHome, revokingText, settle, settleResult, tellClicker } from './replies.js';
 
-const typedReason = (value: string | null | undefined): string | null => (value?.trim() ? value.trim().slice(0, REASON_MAX_LENGTH) : null);
+/** What was typed in a card's reason box: none, the note (Slack caps the box at 500), or why it is refused. */
+function typedReason(value: string | null | undefined): { note: string | null } | { problem: string } {
+  const text = value?.trim() ?? '';
+  if (text === '') return { note: null };
+  const problem = reasonProblem(text);
+  return problem ? { problem: `Nothing was changed: ${problem}.` } : { note: text.slice(0, REASON_MAX_LENGTH) };
+}
 
 export function registerActions(app: App, deps: UseCaseDeps): void {
   app.action<BlockButtonAction>({ type: 'block_actions', action_id: new RegExp(`^(${ACTION_APPROVE}|${ACTION_DENY})$`) }, async ({ ack, body, action, client }) => {
     await ack();
     const deciderId = body.user.id;
+    const requestId = buttonRequestId(action);
+    if (!requestId) return tellClicker(client, null, body, MISMATCHED_BUTTON);
     const deny = action.action_id === ACTION_DENY;
+    const typed = deny ? typedReason(body.state?.values?.[DENY_REASON_BLOCK]?.[DENY_REASON_ACTION]?.value) : { note: null };
+    if ('problem' in typed) return tellClicker(client, null, body, typed.problem);
     const outcome = await settleResult(
       deps,
       () =>
         reviewRequest(deps, {
-          requestId: action.value ?? '',
+          requestId,
           deciderId,
           outcome: deny ? 'deny' : 'approve',
-          reason: deny ? typedReason(body.state?.values?.[DENY_REASON_BLOCK]?.[DENY_REASON_ACTION]?.value) : null,
+          reason: typed.note,
         }),
       { user: deciderId, action: action.action_id },
     );
@@ -51,8 +61,12 @@ export function registerActions(app: App, deps: UseCaseDeps): void {
   app.action<BlockButtonAction>({ type: 'block_actions', action_id: ACTION_REVOKE }, async ({ ack, body, action, client, respond }) => {
     await ack();
     const actorId = body.user.id;
-    const note = typedReason(body.state?.values?.[REVOKE_REASON_BLOCK]?.[REVOKE_REASON_ACTION]?.value);
-    const outcome = await settleResult(deps, () => revokeEarly(deps, { requestId: action.value ?? '', actorId, note }), { user: actorId, action: action.action_id });
+    const requestId = buttonRequestId(action);
+    if (!requestId) return tellClicker(client, respond, body, MISMATCHED_BUTTON);
+    const typed = typedReason(body.state?.values?.[REVOKE_REASON_BLOCK]?.[REVOKE_REASON_ACTION]?.value);
+    if ('problem' in typed) return tellClicker(client, respond, body, typed.problem);
+    const note = typed.note;
+    const outcome = await settleResult(deps, () => revokeEarly(deps, { requestId, actorId, note }), { user: actorId, action: action.action_id });
     // In the Home, the republished Home shows "Being revoked…"; elsewhere the clicker is told here.
     if (!outcome.ok || !clickedInHome(body)) await tellClicker(client, respond, body, outcome.ok ? revokingText(outcome.value) : outcomeText(outcome));
     await refreshClickersHome(deps, body);
@@ -61,7 +75,9 @@ export function registerActions(app: App, deps: UseCaseDeps): void {
   app.action<BlockButtonAction>({ type: 'block_actions', action_id: ACTION_ACKNOWLEDGE }, async ({ ack, body, action, client }) => {
     await ack();
     const actorId = body.user.id;
-    const outcome = await settleResult(deps, () => acknowledgeRequest(deps, { requestId: action.value ?? '', actorId }), { user: actorId, action: action.action_id });
+    const requestId = buttonRequestId(action);
+    if (!requestId) return tellClicker(client, null, body, MISMATCHED_BUTTON);
+    const outcome = await settleResult(deps, () => acknowledgeRequest(deps, { requestId, actorId }), { user: actorId, action: action.action_id });
     // The card itself says "Acknowledged by …" once refreshed; only a refusal is told, privately.
     if (!outcome.ok) await tellClicker(client, null, body, outcomeText(outcome));
     await refreshClickersHome(deps, body);
@@ -70,27 +86,32 @@ export function registerActions(app: App, deps: UseCaseDeps): void {
   app.action<BlockButtonAction>({ type: 'block_actions', action_id: ACTION_CANCEL }, async ({ ack, body, action, client, respond }) => {
     await ack();
     const actorId = body.user.id;
-    const outcome = await settleResult(deps, () => cancelRequest(deps, { requestId: action.value ?? '', actorId }), { user: actorId, action: action.action_id });
+    const requestId = buttonRequestId(action);
+    if (!requestId) return tellClicker(client, respond, body, MISMATCHED_BUTTON);
+    const outcome = await settleResult(deps, () => cancelRequest(deps, { requestId, actorId }), { user: actorId, action: action.action_id });
     if (!outcome.ok || !clickedInHome(body)) {
-      await tellClicker(client, respond, body, outcome.ok ? `Request \`${action.value ?? ''}\` is cancelled.` : outcomeText(outcome));
+      await tellClicker(client, respond, body, outcome.ok ? `Request \`${requestId}\` is cancelled.` : outcomeText(outcome));
     }
     await refreshClickersHome(deps, body);
   });
 
   app.action<BlockButtonAction>({ type: 'block_actions', action_id: ACTION_EXTEND }, async ({ ack, body, action, client, respond }) => {
     await ack();
-    // trigger_id lives ~3 s: open the form first; whether the grant may be extended is checked on submit.
-    const snapshot = await deps.store.get(action.value ?? '');
+    const requestId = buttonRequestId(action);
+    if (!requestId) return tellClicker(client, respond, body, MISMATCHED_BUTTON);
+    // trigger_id lives ~3 s: open the form first; whether the grant may be extended is checked on submit. The
+    // one read before it is by primary key; a store that does not answer is said, not swallowed.
+    const found = await settle(deps, () => deps.store.get(requestId), { user: body.user.id, action: ACTION_EXTEND });
+    if (!found.ok) return tellClicker(client, respond, body, outcomeText(found));
+    const snapshot = found.value;
     if (!snapshot || snapshot.request.requesterId !== body.user.id) {
-      await tellClicker(client, respond, body, outcomeText({ ok: false, error: { code: 'NOT_FOUND', requestId: action.value ?? '' } }));
-      return;
+      return tellClicker(client, respond, body, outcomeText({ ok: false, error: { code: 'NOT_FOUND', requestId } }));
     }
     await client.views.open({ trigger_id: body.trigger_id, view: extendModal(snapshot.request) });
   });
 
   app.action<BlockButtonAction>({ type: 'block_actions', action_id: ACTION_OPEN_REQUEST_FORM }, async ({ ack, body, client }) => {
     await ack();
-    // trigger_id lives ~3 s and is single-use: open the form before anything slow (as `/access request` does).
-    await client.views.open({ trigger_id: body.trigger_id, view: requestModal(await requestableFor(deps, body.user.id)) });
+    await openRequestForm(deps, client, body.user.id, body.trigger_id);
   });
 }

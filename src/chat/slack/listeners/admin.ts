@@ -12,7 +12,7 @@ import { publishHome } from '../../../use-cases/home-view.js';
 import { resendNotifications, type ResendOutcome } from '../../../use-cases/resend-notifications.js';
 import { ACTION_POLICY_DOWNLOAD, ACTION_RESEND, ACTION_RULE_ADD, ACTION_RULE_DELETE, ACTION_RULE_EDIT, RULE_MODAL, RULE_MODAL_CALLBACK } from '../ids.js';
 import { RULE_FIELDS, generalBlock, parseRuleTarget, policyDownloadMessages, readRuleForm, ruleModal, type FormValues, type RuleTarget } from '../rule-modal.js';
-import { outcomeText, plainText, refreshClickersHome, settle, tellClicker, type Crash } from './replies.js';
+import { MISMATCHED_BUTTON, buttonRequestId, outcomeText, plainText, refreshClickersHome, settle, tellClicker, type Crash } from './replies.js';
 
 type ViewAck = (response?: { response_action: 'errors'; errors: Record<string, string> }) => Promise<void>;
 
@@ -93,7 +93,8 @@ export function registerAdmin(app: App, deps: UseCaseDeps): void {
   app.action<BlockButtonAction>({ type: 'block_actions', action_id: ACTION_RESEND }, async ({ ack, body, action, client, respond }) => {
     await ack();
     const actor = body.user.id;
-    const requestId = action.value ?? '';
+    const requestId = buttonRequestId(action);
+    if (!requestId) return tellClicker(client, respond, body, MISMATCHED_BUTTON);
     const settled = await settle(deps, () => resendNotifications(deps, actor, requestId), { user: actor, action: ACTION_RESEND });
     await tellClicker(client, respond, body, resendText(settled, requestId));
   });

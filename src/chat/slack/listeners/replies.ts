@@ -4,13 +4,14 @@
  * privately to the clicker wherever the click came from.
  */
 import { randomUUID } from 'node:crypto';
-import type { BlockAction, RespondArguments, RespondFn } from '@slack/bolt';
+import type { BlockAction, ButtonAction, RespondArguments, RespondFn } from '@slack/bolt';
 import type { WebClient } from '@slack/web-api';
 import type { DomainError, Result } from '../../../domain/errors.js';
 import type { UseCaseDeps } from '../../../use-cases/deps.js';
 import { publishHome } from '../../../use-cases/home-view.js';
 import type { RequestSnapshot } from '../../../use-cases/ports.js';
 import { receivedMessage } from '../blocks.js';
+import { requestIdOfDecisionBlock } from '../ids.js';
 import { cut } from '../limits.js';
 import { errorText } from '../messages.js';
 
@@ -94,3 +95,14 @@ export async function refreshClickersHome(deps: UseCaseDeps, body: BlockAction):
   if (!clickedInHome(body)) return;
   await settle(deps, () => publishHome(deps, body.user.id), { user: body.user.id, home: 'refresh' });
 }
+
+/**
+ * The request a button acts on: its value, cross-checked with the id its block carries (`ids.ts`). Slack signs
+ * what it sends, so a mismatch is a payload not made from one of our messages; it is refused, never guessed at.
+ */
+export function buttonRequestId(action: ButtonAction): string | null {
+  const value = action.value ?? '';
+  return value !== '' && requestIdOfDecisionBlock(action.block_id) === value ? value : null;
+}
+
+export const MISMATCHED_BUTTON = 'This button does not belong to the message it was clicked in; nothing was changed.';
