@@ -30,15 +30,22 @@ export class BullJobQueue implements JobQueue {
   }
 
   async ensureRevoke(requestId: string, at: Date): Promise<void> {
-    // A revoke waiting for a later time than the window now ends (the window was shortened) is moved
-    // earlier. One waiting out a retry backoff (attemptsMade > 0) keeps its backoff.
-    const existing = await this.access.getJob(revokeJobId(requestId));
-    if (existing && existing.attemptsMade === 0 && (await existing.getState()) === 'delayed') {
-      const due = existing.timestamp + (existing.delay ?? 0);
+    // A revoke waiting for a later time than the window now ends (the window was shortened, or "Revoke now")
+    // is moved earlier. One waiting out a retry backoff (attemptsMade > 0) keeps its backoff. One due earlier
+    // than `at` (the window was extended) is left alone: it runs, finds it is not due, and re-delays itself.
+    const jobId = revokeJobId(requestId);
+    const existing = await this.access.getJob(jobId);
+    const due = existing && existing.attemptsMade === 0 ? await this.delayedUntil(jobId) : undefined;
+    if (existing && due !== undefined) {
       const wanted = at.getTime();
       if (due > wanted + 1_000) {
-        if (wanted <= Date.now()) await existing.promote();
-        else await existing.changeDelay(wanted - Date.now());
+        try {
+          if (wanted <= Date.now()) await existing.promote();
+          else await existing.changeDelay(wanted - Date.now());
+        } catch (err) {
+          // Left the delayed set meanwhile (a worker took it): it is running or about to, which is what we want.
+          if ((await this.delayedUntil(jobId)) !== undefined) throw err;
+        }
       }
       return;
     }
@@ -47,6 +54,17 @@ export class BullJobQueue implements JobQueue {
       attempts: REVOKE_ATTEMPTS,
       backoff: { type: CAPPED_BACKOFF },
     });
+  }
+
+  /**
+   * When a delayed job will really run, or undefined if it is not in the delayed set. Not `timestamp + delay`:
+   * a re-delayed job (`moveToDelayed`, `changeDelay`) keeps its first `timestamp` but stores the new delay
+   * counted from the re-delay. BullMQ scores the delayed set `dueMs * 0x1000 + counter` (getDelayedScore.lua).
+   */
+  private async delayedUntil(jobId: string): Promise<number | undefined> {
+    const client = await this.access.getBackend().client;
+    const score = await client.zscore(this.access.keys.delayed!, jobId);
+    return score === null ? undefined : Math.floor(Number(score) / 0x1000);
   }
 
   /**
