@@ -13,7 +13,7 @@ import { activate, failGrant, startGrant, type AccessRequest } from '../domain/r
 import type { UseCaseDeps } from './deps.js';
 import { describeError, runEffects } from './effects.js';
 import { applyApprovedExtension } from './extend-grant.js';
-import { grantsToAdd, revocable } from './grant-scope.js';
+import { grantsToAdd, mayHaveAdded, revocable } from './grant-scope.js';
 import { PermanentProviderError, targetOf } from './ports.js';
 
 export type ActivateOutcome = 'activated' | 'not-approved' | 'failed';
@@ -36,7 +36,8 @@ export async function activateGrant(
       request = claim.transition.next;
     }
     if (request.extendsId) return extensionGrant(deps, request, opts);
-    let toGrant: string[] = [];
+    // What this attempt adds, once the pre-existing record is read; null until then.
+    let toGrant: string[] | null = null;
     try {
       // Inside the try: a resource that left the policy is retried (a rolling deploy), then fails cleanly.
       const provider = deps.providers.forResource(request.resource);
@@ -75,14 +76,22 @@ async function extensionGrant(deps: UseCaseDeps, request: AccessRequest, opts: {
   }
 }
 
-async function giveUp(deps: UseCaseDeps, requestId: string, attempted: string[], error: unknown): Promise<ActivateOutcome> {
+/**
+ * Fails the request for good after taking back what any attempt of it may have added. `attempted`: what this
+ * attempt adds; null when it failed before learning it, and then the durable record decides (`mayHaveAdded`),
+ * since an earlier attempt may have granted and lost the save of `active`: no revoke is ever scheduled for a
+ * failed request, and not every target has drift detection. Runs under the target lock of `activateGrant`.
+ */
+async function giveUp(deps: UseCaseDeps, requestId: string, attempted: string[] | null, error: unknown): Promise<ActivateOutcome> {
   const reason = describeError(error);
   const snapshot = await deps.store.get(requestId);
-  if (snapshot && attempted.length > 0) {
+  if (snapshot && attempted?.length !== 0) {
     // Providers grant atomically where the target allows it; this clean-up covers the ones that cannot.
+    const { request } = snapshot;
     try {
-      const provider = deps.providers.forResource(snapshot.request.resource);
-      await provider.revoke(targetOf(snapshot.request, await revocable(deps.store, provider, snapshot.request, attempted)));
+      const provider = deps.providers.forResource(request.resource);
+      const added = attempted ?? (await mayHaveAdded(deps.store, provider, request, () => provider.held(targetOf(request, request.grants))));
+      if (added.length > 0) await provider.revoke(targetOf(request, await revocable(deps.store, provider, request, added)));
     } catch (cleanup) {
       deps.log.error({ requestId, err: describeError(cleanup) }, 'clean-up after a failed grant failed');
       await deps.store.audit({ action: 'grant.cleanup-failed', actor: 'system', details: { error: describeError(cleanup) } }, requestId);

@@ -16,7 +16,7 @@ export async function grantsToAdd(store: RequestStore, provider: AccessProvider,
   // What another grant of ours added is not pre-existing access: its own revoke decides its fate.
   const ours = await store.coveredElsewhere(request, 'until-revoked');
   const preExisting = await store.recordPreExisting(request.id, (await heldNow()).filter((g) => !ours.includes(g)));
-  return request.grants.filter((g) => !preExisting.includes(g));
+  return notHeldBefore(request, preExisting);
 }
 
 /** Of `candidates` (what this request added), what its revoke may take back now. */
@@ -29,6 +29,24 @@ export async function revocable(store: RequestStore, provider: AccessProvider, r
 /** Everything this request added: its grants less what was held before (nothing, for per-grant objects). */
 export async function addedBy(store: RequestStore, provider: AccessProvider, request: AccessRequest): Promise<string[]> {
   if (provider.perGrantObjects) return [...request.grants];
-  const preExisting = await store.preExisting(request.id);
+  return notHeldBefore(request, await store.preExisting(request.id));
+}
+
+/**
+ * What any attempt of a grant being given up may have added, for an attempt that failed before learning it
+ * (reading the target or the records): an EARLIER attempt may have granted, then lost the save of `active`.
+ * Taken from the durable record, never from memory. A record naming something held before proves an attempt
+ * recorded, so the target is not read. An empty one cannot tell "no attempt recorded, so none granted" from
+ * "one recorded nothing held, and may have granted it all": the record is then made as a grant makes it
+ * (first write wins), from what the target holds now, so access held without us is never taken. When the
+ * target cannot be read, this throws and nothing is taken.
+ */
+export async function mayHaveAdded(store: RequestStore, provider: AccessProvider, request: AccessRequest, heldNow: () => Promise<string[]>): Promise<string[]> {
+  const added = await addedBy(store, provider, request);
+  if (provider.perGrantObjects || added.length < request.grants.length) return added;
+  return grantsToAdd(store, provider, request, heldNow);
+}
+
+function notHeldBefore(request: AccessRequest, preExisting: string[]): string[] {
   return request.grants.filter((g) => !preExisting.includes(g));
 }

@@ -227,6 +227,121 @@ describe('activateGrant', () => {
     expect(w.target.calls).toEqual([]);
   });
 
+  describe('giving up takes back what an EARLIER attempt granted, from the durable record', () => {
+    // Attempt 1 grants on the target, then the save of `active` is lost: the request stays `approved` with
+    // the access in place, and only the `grants` row (what was held before) remembers that an attempt ran.
+    async function grantedThenSaveLost(w: World, input = readRequest()): Promise<string> {
+      const id = await claimed(w, input);
+      w.store.failNext('apply');
+      await expect(activateGrant(w.deps, id, { finalAttempt: false })).rejects.toThrow();
+      expect(w.store.request(id).status).toBe('approved');
+      return id;
+    }
+
+    function expectFailedWithoutRevokeJob(w: World, id: string): void {
+      expect(w.store.request(id).status).toBe('failed');
+      expect(w.queue.job(`revoke-${id}`)).toBeUndefined();
+      expect(w.store.auditLog(id).at(-1)).toMatchObject({ action: 'grant.failed' });
+    }
+
+    type Failure = { name: string; fail: (w: World) => void; finalAttempt: boolean };
+    const failures: Failure[] = [
+      { name: 'a permanent error reading the target, on any attempt', fail: (w) => w.target.failAlways('held', 'permanent'), finalAttempt: false },
+      { name: 'a transient error reading the target on the final attempt', fail: (w) => w.target.failNext('held', 1, 'transient'), finalAttempt: true },
+      { name: 'the records failing to say what other grants cover, on the final attempt', fail: (w) => w.store.failNext('coveredElsewhere'), finalAttempt: true },
+      { name: 'the pre-existing record failing on the final attempt', fail: (w) => w.store.failNext('recordPreExisting'), finalAttempt: true },
+    ];
+
+    it.each(failures)('$name: the role the bot added goes, the role held before stays', async ({ fail, finalAttempt }) => {
+      const w = createWorld();
+      w.target.hold(ALICE_PRINCIPAL, 'app_read'); // a DBA's standing grant, recorded before the first attempt
+      const id = await grantedThenSaveLost(w, readRequest({ role: 'write' }));
+      expect(w.store.recordedPreExisting(id)).toEqual(['app_read']);
+      expect(w.target.membershipsOf(ALICE_PRINCIPAL)).toEqual(['app_read', 'app_write']);
+      fail(w);
+
+      expect(await activateGrant(w.deps, id, { finalAttempt })).toBe('failed');
+
+      expectFailedWithoutRevokeJob(w, id);
+      expect(w.target.membershipsOf(ALICE_PRINCIPAL)).toEqual(['app_read']);
+      expect(w.target.callsOf('revoke')).toMatchObject([{ grants: ['app_write'], ok: true }]);
+      expect(w.store.actions(id)).not.toContain('grant.cleanup-failed');
+    });
+
+    it('with nothing recorded as held before, the target is read again and the whole grant taken back', async () => {
+      const w = createWorld();
+      const id = await grantedThenSaveLost(w);
+      expect(w.store.recordedPreExisting(id)).toEqual([]);
+      w.target.failNext('held', 1, 'transient');
+
+      expect(await activateGrant(w.deps, id, { finalAttempt: true })).toBe('failed');
+
+      expectFailedWithoutRevokeJob(w, id);
+      expect(w.target.membershipsOf(ALICE_PRINCIPAL)).toEqual([]);
+      expect(w.store.actions(id)).not.toContain('grant.cleanup-failed');
+    });
+
+    it('keeps a role another open grant of the same principal still covers', async () => {
+      const w = createWorld();
+      const first = await approved(w);
+      expect(await activateGrant(w.deps, first, { finalAttempt: false })).toBe('activated');
+      const second = await grantedThenSaveLost(w, readRequest({ role: 'write', durationMs: 10 * MINUTE }));
+      expect(w.target.membershipsOf(ALICE_PRINCIPAL)).toEqual(['app_read', 'app_write']);
+      w.target.failNext('held', 1, 'transient');
+
+      expect(await activateGrant(w.deps, second, { finalAttempt: true })).toBe('failed');
+
+      expectFailedWithoutRevokeJob(w, second);
+      expect(w.target.membershipsOf(ALICE_PRINCIPAL)).toEqual(['app_read']);
+      expect(w.store.request(first).status).toBe('active');
+    });
+
+    it('when no attempt got as far as the grant, what the principal held before is never taken', async () => {
+      const w = createWorld();
+      w.target.hold(ALICE_PRINCIPAL, 'app_read');
+      const id = await approved(w);
+      w.target.failNext('held', 1, 'transient');
+
+      expect(await activateGrant(w.deps, id, { finalAttempt: true })).toBe('failed');
+
+      expectFailedWithoutRevokeJob(w, id);
+      expect(w.target.membershipsOf(ALICE_PRINCIPAL)).toEqual(['app_read']);
+      expect(w.target.callsOf('revoke').flatMap((c) => c.grants)).toEqual([]);
+      expect(w.store.actions(id)).not.toContain('grant.cleanup-failed');
+    });
+
+    it('a clean-up revoke that fails is logged and audited, and the request still ends failed', async () => {
+      const w = createWorld();
+      w.target.hold(ALICE_PRINCIPAL, 'app_read');
+      const id = await grantedThenSaveLost(w, readRequest({ role: 'write' }));
+      w.target.failNext('held', 1, 'transient');
+      w.target.failNext('revoke', 1, 'transient');
+
+      expect(await activateGrant(w.deps, id, { finalAttempt: true })).toBe('failed');
+
+      expectFailedWithoutRevokeJob(w, id);
+      expect(w.store.actions(id).slice(-2)).toEqual(['grant.cleanup-failed', 'grant.failed']);
+      expect(w.store.auditLog(id).at(-2)).toMatchObject({ details: { error: expect.stringMatching(/ECONNREFUSED/) } });
+      expect(w.log.at('error').map((l) => l.msg)).toContain('clean-up after a failed grant failed');
+      expect(w.target.membershipsOf(ALICE_PRINCIPAL)).toEqual(['app_read', 'app_write']);
+    });
+
+    it('a record naming nothing held before and a target that cannot be read: nothing is taken, and that is audited', async () => {
+      // An empty record cannot tell "nothing was held" from "no attempt recorded": only the target can, and
+      // taking the whole grant blindly could take access the principal held before (decision 13).
+      const w = createWorld();
+      const id = await grantedThenSaveLost(w);
+      w.target.failAlways('held', 'permanent');
+
+      expect(await activateGrant(w.deps, id, { finalAttempt: false })).toBe('failed');
+
+      expectFailedWithoutRevokeJob(w, id);
+      expect(w.store.actions(id).slice(-2)).toEqual(['grant.cleanup-failed', 'grant.failed']);
+      expect(w.log.at('error').map((l) => l.msg)).toContain('clean-up after a failed grant failed');
+      expect(w.target.membershipsOf(ALICE_PRINCIPAL)).toEqual(['app_read']);
+    });
+  });
+
   it('a failure that leaves an overlapping grant of the same role keeps that grant', async () => {
     // Alice has read through an earlier request; a write request's grant then fails for good. The clean-up
     // must not take away the read role the earlier request still covers.
