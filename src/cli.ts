@@ -9,6 +9,7 @@ import { loadConfig, type Mode } from './config.js';
 import { lineDiff } from './policy/line-diff.js';
 import { loadPolicyFile, missingConnectionEnv, readPolicyFile } from './policy/load.js';
 import { providerDefinition } from './providers/catalog.js';
+import { LiveProviderRegistry } from './providers/live-registry.js';
 import { createProviderRegistry } from './providers/registry.js';
 import { openDatabase } from './store/db.js';
 import { migrateDatabase } from './store/migrate.js';
@@ -79,12 +80,23 @@ async function policyCommand(args: string[]): Promise<void> {
   const [sub, file, ...extra] = args;
   if (sub === 'diff' || sub === 'apply' || sub === 'export') return policyVersionCommand(sub, file, extra);
   if (sub !== 'check' || !file) fail([POLICY_USAGE], 2);
-  const result = await loadPolicyFile(file);
+  const result = await readCheckedPolicy(file);
   if (!result.ok) fail([`${file}: invalid policy`, ...result.errors.map((e) => `  - ${e}`)]);
   const roles = Object.values(result.policy.resources).reduce((n, r) => n + Object.keys(r.roles).length, 0);
   process.stdout.write(`${file}: valid (${Object.keys(result.policy.resources).length} resources, ${roles} roles)\n`);
   // Connections are resolved where the bot runs; here a missing variable is only worth a note.
   for (const note of missingConnectionEnv(result.policy, process.env)) process.stdout.write(`  note: ${note}\n`);
+}
+
+/**
+ * A policy file read and validated as `check`, `diff` and `apply` do: the schema, then the rules only its
+ * providers enforce (`role_kind: Role` needs a `namespace`), whichever variables are set here.
+ */
+async function readCheckedPolicy(file: string): ReturnType<typeof readPolicyFile> {
+  const read = await readPolicyFile(file);
+  if (!read.ok) return read;
+  const problems = LiveProviderRegistry.settingsProblems(read.policy, file);
+  return problems.length > 0 ? { ok: false, errors: problems } : read;
 }
 
 /**
@@ -98,7 +110,7 @@ async function policyVersionCommand(sub: 'diff' | 'apply' | 'export', file: stri
   loadDotEnv();
   const config = loadConfig(process.env, 'migrate');
   if (!config.ok) fail(['accessbot: configuration problems:', ...config.problems.map((p) => `  - ${p}`)]);
-  const read = file === undefined ? null : await readPolicyFile(file);
+  const read = file === undefined ? null : await readCheckedPolicy(file);
   if (read && !read.ok) fail([`${file}: invalid policy`, ...read.errors.map((e) => `  - ${e}`)], sub === 'diff' ? 2 : 1);
 
   const database = openDatabase(config.config.database.url, { max: 1 });

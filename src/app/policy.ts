@@ -1,6 +1,6 @@
 /** Policy as code at start-up: the file applied as a version, the version in force loaded and followed. */
 import { LivePolicy, PolicyVersionError } from '../policy/live-policy.js';
-import { missingConnectionEnv } from '../policy/load.js';
+import { missingConnectionEnv, parsePolicy } from '../policy/load.js';
 import { LiveProviderRegistry } from '../providers/live-registry.js';
 import type { Database } from '../store/db.js';
 import { PostgresPolicyVersions } from '../store/policy-versions.js';
@@ -16,7 +16,8 @@ export interface OpenedPolicy {
 }
 
 /**
- * Policy as code at start-up: the file's text (already validated) is applied as source `file` (stored only
+ * Policy as code at start-up: the file's text (already validated; its provider settings are checked here,
+ * before anything is stored) is applied as source `file` (stored only
  * when the file changed since it was last seen, so a newer Home-tab or CLI version stays in force), then the
  * version in force is loaded, checked against this process's variables, and followed from then on, with the
  * provider registry rebuilt for resources whose settings change. Throws `StartupError` on any problem.
@@ -28,6 +29,11 @@ export async function openPolicy(
   log: Logger,
   options: { refreshMs?: number; onPolicy?: (policy: Policy) => void } = {},
 ): Promise<OpenedPolicy> {
+  // The rules only providers enforce are checked before the file can be stored: a version stored here is
+  // followed by every other process, so one that no provider accepts must never become it.
+  const parsed = parsePolicy(fileText, 'policy file');
+  const settingsProblems = parsed.ok ? LiveProviderRegistry.settingsProblems(parsed.policy, 'policy file') : [];
+  if (settingsProblems.length > 0) throw new StartupError(settingsProblems);
   const versions = new PostgresPolicyVersions(db);
   const applied = await versions.apply(fileText, 'file', 'file');
   if (!applied.ok) throw new StartupError(applied.errors);

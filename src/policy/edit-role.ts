@@ -3,9 +3,11 @@
  * YAML is edited with the Document API, so comments, key order and the style of everything else survive; only
  * the changed role's common keys are set (or the role removed). yaml writes the document back in its own
  * layout for flow collections (`[ a, b ]`, `{ users: [ U1 ] }`); block layout, key order and comments stay. Whether the result is a valid policy is not
- * checked here: `PolicyVersions.apply` validates it with the file's own parser.
+ * checked here: `PolicyVersions.apply` validates it with the file's own parser. A role that shares YAML nodes
+ * with other parts of the file (anchors `&name`, aliases `*name`) is refused: an edit in place would change
+ * every role that refers to them, unseen in the diff; such a file is edited as a file.
  */
-import { isMap, isScalar, isSeq, parseDocument, type Document } from 'yaml';
+import { isAlias, isMap, isNode, isScalar, isSeq, parseDocument, visit, type Document, type Node } from 'yaml';
 
 /** The common fields of a role, as typed in the form (the file's own vocabulary). */
 export interface RoleFields {
@@ -38,6 +40,14 @@ export function editRole(text: string, change: RoleChange): EditResult {
   }
   const exists = roles.has(change.role);
   const rolePath = ['resources', change.resource, 'roles', change.role];
+  const shared = sharedThroughAnchors(doc, rolePath);
+  if (shared) {
+    return {
+      ok: false,
+      field: 'general',
+      message: `${change.resource}: the role "${change.role}" ${shared} YAML anchors or aliases (&name / *name), so a change here could change other roles too; edit the policy file itself and apply it with \`accessbot policy apply <file>\``,
+    };
+  }
   switch (change.kind) {
     case 'delete':
       if (!exists) return { ok: false, field: 'role', message: `${change.resource} has no role "${change.role}" (it may have been removed meanwhile)` };
@@ -45,7 +55,7 @@ export function editRole(text: string, change: RoleChange): EditResult {
         return { ok: false, field: 'role', message: `"${change.role}" is the last role of ${change.resource}; a resource needs at least one role, so remove the resource in the policy file instead` };
       }
       doc.deleteIn(rolePath);
-      return { ok: true, text: doc.toString() };
+      return written(doc);
     case 'add': {
       if (!ROLE_NAME.test(change.role)) {
         return { ok: false, field: 'role', message: 'use letters, digits, _ . - for a role name (starting with a letter or digit, at most 63 characters)' };
@@ -64,7 +74,7 @@ export function editRole(text: string, change: RoleChange): EditResult {
         }),
       );
       flowLists(doc, rolePath);
-      return { ok: true, text: doc.toString() };
+      return written(doc);
     }
     case 'edit': {
       if (!exists || !isMap(doc.getIn(rolePath, true))) {
@@ -82,8 +92,46 @@ export function editRole(text: string, change: RoleChange): EditResult {
       else doc.setIn([...rolePath, 'approvers'], doc.createNode({ users: f.approvers }, { flow: true }));
       setScalar(doc, [...rolePath, 'channel'], f.channel.trim());
       doc.setIn([...rolePath, 'grants'], doc.createNode(f.grants, { flow: true }));
-      return { ok: true, text: doc.toString() };
+      return written(doc);
     }
+  }
+}
+
+/**
+ * Whether the role at `rolePath` shares YAML nodes with other parts of the file, which an in-place edit would
+ * change too (`max_duration: &d 4h` in one role, `*d` in another): `uses` when the role holds an anchor or an
+ * alias (on a key or a value, at any depth), `is inside a part shared through` when a map on its path is an
+ * alias or carries an anchor some alias refers to. Undefined when the role stands alone.
+ */
+function sharedThroughAnchors(doc: Document, rolePath: string[]): 'uses' | 'is inside a part shared through' | undefined {
+  const referenced = new Set<string>();
+  visit(doc, { Alias: (_key, alias) => void referenced.add(alias.source) });
+  let node: unknown = doc.contents;
+  for (const [depth, key] of rolePath.entries()) {
+    if (isAlias(node)) return 'is inside a part shared through';
+    if (!isMap(node)) return undefined;
+    if (node.anchor !== undefined && referenced.has(node.anchor)) return 'is inside a part shared through';
+    const pair = node.items.find((p) => isScalar(p.key) && p.key.value === key);
+    if (!pair) return undefined;
+    if (depth < rolePath.length - 1) {
+      node = pair.value;
+      continue;
+    }
+    let found = false;
+    const visitor = { Node: (_key: unknown, n: Node) => void (found ||= isAlias(n) || n.anchor !== undefined) };
+    for (const part of [pair.key, pair.value]) if (isNode(part)) visit(part, visitor);
+    return found ? 'uses' : undefined;
+  }
+  return undefined;
+}
+
+/** The edited document as text; yaml refusing to write it (an alias left without its anchor) is a refusal, never a throw. */
+function written(doc: Document): EditResult {
+  try {
+    return { ok: true, text: doc.toString() };
+  } catch (error) {
+    const reason = error instanceof Error ? error.message.split('\n')[0] : String(error);
+    return { ok: false, field: 'general', message: `the edited policy cannot be written (${reason}); edit the policy file itself and apply it with \`accessbot policy apply <file>\`` };
   }
 }
 

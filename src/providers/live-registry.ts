@@ -49,6 +49,35 @@ export class LiveProviderRegistry implements ProviderRegistry {
     return problems;
   }
 
+  /**
+   * The problems of the policy's provider settings themselves, whatever the environment: the rules only a
+   * provider enforces (`role_kind: Role` needs a `namespace`, `mode: login` needs `password_key`), for
+   * `policy check`, `policy apply` and the file at start-up, before anything is stored. Each provider is built
+   * with every variable its settings name holding a placeholder, and any problem with those variables
+   * (`resources.prod-db.connection.env: …`) are left out: whether they are set here, and to what, is for
+   * `missingConnectionEnv` and `problemsFor` where the bot runs. Each line names `source` and the path, like
+   * the parser's (`policy.yaml: resources.k8s.role_kind: …`).
+   */
+  static settingsProblems(policy: Policy, source: string): string[] {
+    const problems: string[] = [];
+    for (const [resource, res] of Object.entries(policy.resources)) {
+      let named: { setting: string; variable: string }[] = [];
+      try {
+        named = providerDefinition(res.provider)?.envNames(res.settings) ?? [];
+      } catch {
+        // Settings the schema let through but envNames cannot read: building them below says why.
+      }
+      // A value the checks made before the rules accept (a provider's own URL scheme, long enough for a key),
+      // at a host that never resolves (`.invalid`); providers do not connect when built.
+      const placeholder = `${res.provider}://accessbot-settings-check@placeholder.invalid/accessbot-settings-check`;
+      const placeholders = Object.fromEntries(named.map(({ variable }) => [variable, placeholder]));
+      const built = build(resource, res.provider, res.settings, placeholders);
+      if (!('problem' in built)) void built.provider.close().catch(() => {});
+      else if (!named.some(({ setting }) => built.problem.startsWith(`resources.${resource}.${setting}:`))) problems.push(`${source}: ${built.problem}`);
+    }
+    return problems;
+  }
+
   /** Follows a new policy: builds providers for new and changed resources. Returns the problems met. */
   update(policy: Policy): string[] {
     const problems: string[] = [];

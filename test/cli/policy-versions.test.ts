@@ -1,7 +1,9 @@
 /**
  * `accessbot policy export | apply | diff` as child processes against this file's own database: the round
  * trip export → apply → diff shows no difference, apply stores a CLI version applied by $USER, --dry-run
- * stores nothing, and diff exits 1 with the changed lines. Only DATABASE_URL is given.
+ * stores nothing, and diff exits 1 with the changed lines; a rule only a provider enforces (a kubernetes Role
+ * without a namespace, postgres login without password_key) fails check, diff and apply and stores nothing.
+ * Only DATABASE_URL is given.
  */
 import { execFile } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -116,5 +118,42 @@ describe('accessbot policy export | apply | diff', () => {
     expect(usage).toMatchObject({ code: 2, stderr: 'usage: accessbot policy apply <file> [--dry-run]\n' });
     expect(noDb.code).toBe(1);
     expect(noDb.stderr).toContain('DATABASE_URL: not set');
+  }, 120_000);
+
+  it.each<[string, string, RegExp]>([
+    ['a kubernetes Role without a namespace', '  k8s:\n    provider: kubernetes\n    role_kind: Role\n', /rule\.yaml: resources\.k8s\.role_kind: Role needs a namespace/],
+    [
+      'postgres mode: login without password_key',
+      '  billing-db:\n    provider: postgres\n    mode: login\n    connection: { env: BILLING_DB_URL }\n',
+      /rule\.yaml: resources\.billing-db\.password_key: required with mode: login/,
+    ],
+  ])('a rule only its provider enforces (%s): check, diff and apply refuse it, none needing the variables set, and nothing is stored', async (_name, resource, problem) => {
+    const roles = '    roles:\n      read:\n        grants: [app_read]\n        max_duration: 1h\n        approvers: { users: [U0BOB0002] }\n        channel: C0APPROVE1\n';
+    await writeFile(join(dir, 'rule.yaml'), POLICY('4h') + resource + roles);
+    const before = (await raw`SELECT count(*)::int AS n FROM policy_versions`)[0]!.n;
+    const [check, diff, dry, apply] = await Promise.all([
+      accessbot(['policy', 'check', 'rule.yaml']),
+      accessbot(['policy', 'diff', 'rule.yaml']),
+      accessbot(['policy', 'apply', 'rule.yaml', '--dry-run']),
+      accessbot(['policy', 'apply', 'rule.yaml'], { USER: 'ops-alice' }),
+    ]);
+    for (const run of [check, apply, dry]) {
+      expect(run.code).toBe(1);
+      expect(run.stderr).toMatch(/^rule\.yaml: invalid policy\n {2}- /);
+      expect(run.stderr).toMatch(problem);
+      expect(run.stderr).not.toMatch(/is not set|is empty/);
+    }
+    expect(diff.code).toBe(2);
+    expect(diff.stderr).toMatch(problem);
+    expect(check.stdout).toBe('');
+    expect((await raw`SELECT count(*)::int AS n FROM policy_versions`)[0]!.n).toBe(before);
+  }, 120_000);
+
+  it('check still passes a valid file whose variables are unset here, only noting them', async () => {
+    await writeFile(join(dir, 'noted.yaml'), POLICY('4h'));
+    const check = await accessbot(['policy', 'check', 'noted.yaml']);
+    expect(check).toMatchObject({ code: 0, stderr: '' });
+    expect(check.stdout).toContain('noted.yaml: valid (1 resources, 1 roles)');
+    expect(check.stdout).toContain('note: resources.prod-db.connection.env: environment variable PROD_DB_URL is not set');
   }, 120_000);
 });

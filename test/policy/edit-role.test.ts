@@ -115,6 +115,77 @@ describe('editRole', () => {
     expect(r.message).toMatch(message);
   });
 
+  describe('YAML anchors and aliases', () => {
+    // POLICY's head, down to prod-db's `roles:`, then roles sharing values through anchors.
+    const ANCHORED = `${POLICY.slice(0, POLICY.indexOf('      read:'))}      read:
+        grants: [app_read]
+        max_duration: &maxd 4h
+        approvers: &oncall { users: [U0BOB0002, U0CAROL03] }
+        channel: &ch C0APPROVE1
+      write:
+        grants: [app_write]
+        max_duration: *maxd
+        approvers: *oncall
+        channel: *ch
+      audit:
+        grants: [app_audit]
+        max_duration: 1h
+        approvers: { users: [U0BOB0002] }
+        channel: C0APPROVE1
+`;
+    const anchorRefusal = { ok: false, field: 'general', message: expect.stringMatching(/anchors or aliases.*accessbot policy apply/) };
+    const edit = (role: string): RoleChange => ({
+      kind: 'edit',
+      resource: 'prod-db',
+      role,
+      fields: { maxDuration: '30d', approvals: '1', approvers: ['U0EVE0001'], channel: 'C0OTHER01', grants: ['app_read'] },
+    });
+
+    it('refuses to edit a role holding anchors others alias: nothing changes, the aliasing role least of all', () => {
+      expect(editRole(ANCHORED, edit('read'))).toEqual(anchorRefusal);
+      expect(roleOf(ANCHORED, 'prod-db', 'write')).toEqual({
+        grants: ['app_write'],
+        max_duration: '4h',
+        approvers: { users: ['U0BOB0002', 'U0CAROL03'] },
+        channel: 'C0APPROVE1',
+      });
+    });
+
+    it('refuses to edit a role that uses aliases', () => {
+      expect(editRole(ANCHORED, edit('write'))).toEqual(anchorRefusal);
+    });
+
+    it('refuses, never throws, deleting the role that holds the anchors', () => {
+      expect(() => editRole(ANCHORED, { kind: 'delete', resource: 'prod-db', role: 'read' })).not.toThrow();
+      expect(editRole(ANCHORED, { kind: 'delete', resource: 'prod-db', role: 'read' })).toEqual(anchorRefusal);
+    });
+
+    it('refuses a role inside a map another resource aliases', () => {
+      const text = `${ANCHORED.replace('    roles:\n', '    roles: &shared\n')}  copy:
+    provider: postgres
+    connection: { env: COPY_URL }
+    roles: *shared
+`;
+      expect(editRole(text, edit('audit'))).toEqual(anchorRefusal);
+      expect(editRole(text, { kind: 'add', resource: 'prod-db', role: 'extra', fields: fields() })).toEqual(anchorRefusal);
+    });
+
+    it('still edits, adds and deletes roles with no anchors in a file where other roles use them', () => {
+      const edited = editRole(ANCHORED, edit('audit'));
+      if (!edited.ok) throw new Error(edited.message);
+      expect(roleOf(edited.text, 'prod-db', 'audit')).toEqual({ grants: ['app_read'], max_duration: '30d', approvers: { users: ['U0EVE0001'] }, approvals: 1, channel: 'C0OTHER01' });
+      expect(roleOf(edited.text, 'prod-db', 'write')).toEqual(roleOf(ANCHORED, 'prod-db', 'write'));
+      expect(edited.text).toContain('max_duration: *maxd');
+
+      const deleted = editRole(ANCHORED, { kind: 'delete', resource: 'prod-db', role: 'audit' });
+      if (!deleted.ok) throw new Error(deleted.message);
+      expect(Object.keys((parse(deleted.text) as any).resources['prod-db'].roles)).toEqual(['read', 'write']);
+
+      const added = editRole(ANCHORED, { kind: 'add', resource: 'prod-db', role: 'extra', fields: fields() });
+      expect(added.ok).toBe(true);
+    });
+  });
+
   it('refuses a text that is not YAML', () => {
     expect(editRole('a: [', { kind: 'delete', resource: 'x', role: 'y' })).toMatchObject({ ok: false, field: 'general' });
   });

@@ -268,6 +268,30 @@ describe('openPolicy (start-up)', () => {
     }
   });
 
+  it.each<[string, string, RegExp]>([
+    ['a kubernetes Role without a namespace', '  k8s:\n    provider: kubernetes\n    role_kind: Role\n', /^policy file: resources\.k8s\.role_kind: Role needs a namespace/],
+    ['postgres mode: login without password_key', '  billing-db:\n    provider: postgres\n    mode: login\n    connection: { env: BILLING_DB_URL }\n', /^policy file: resources\.billing-db\.password_key: required with mode: login/],
+  ])('refuses a file with %s before storing it, so no other process follows it', async (_name, resource, problem) => {
+    const fresh = await createTestDatabase('policystart');
+    const handle = openDatabase(fresh.url, { max: 2 });
+    const count = async () => (await new PostgresPolicyVersions(handle.db).list(100)).length;
+    const roles = '    roles:\n      read:\n        grants: [app_read]\n        max_duration: 1h\n        approvers: { users: [U0BOB0002] }\n        channel: C0APPROVE1\n';
+    const withAll = { ...env, BILLING_DB_URL: 'postgres://bot@127.0.0.1:1/billing' };
+    try {
+      const first = await openPolicy(handle.db, policyText(), withAll, silent, { refreshMs: 0 });
+      first.policy.stop();
+      await first.providers.close();
+      expect(await count()).toBe(1);
+      const started = openPolicy(handle.db, policyText('4h', resource + roles), withAll, silent, { refreshMs: 0 });
+      await expect(started).rejects.toThrow(StartupError);
+      await expect(started).rejects.toMatchObject({ problems: [expect.stringMatching(problem)] });
+      expect(await count()).toBe(1);
+    } finally {
+      await handle.close();
+      await fresh.drop();
+    }
+  });
+
   it('refuses to start when the version in force names a variable this process lacks', async () => {
     const fresh = await createTestDatabase('policystart');
     const handle = openDatabase(fresh.url, { max: 2 });
