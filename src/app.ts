@@ -24,7 +24,7 @@ import { Redis } from 'ioredis';
 import type { Logger as Pino } from 'pino';
 import { createAppLogger } from './app/logger.js';
 import { openPolicy, type OpenedPolicy } from './app/policy.js';
-import { checkRedisEvictionPolicy } from './app/redis.js';
+import { checkRedisDatabase, checkRedisEvictionPolicy } from './app/redis.js';
 import { WATCH_INTERVAL_MS, startRevokeWatchdog, watchGraceMs } from './app/revoke-watchdog.js';
 import { newRequestId } from './app/request-id.js';
 import { startSlackWeb } from './app/slack-web.js';
@@ -116,6 +116,14 @@ export async function startAccessBot(options: StartOptions): Promise<RunningBot>
   });
   const workerRedis = new Redis(config.redis.url, { maxRetriesPerRequest: null });
   for (const r of [producerRedis, workerRedis]) r.on('error', (err: Error) => log.warn({ err: err.message }, 'redis connection error'));
+  // A database number the server does not have fails the start, naming REDIS_URL, instead of the client
+  // carrying on in database 0 (no wait for the usual database 0; at most 2 s when Redis does not answer).
+  try {
+    await checkRedisDatabase(workerRedis, 2_000);
+  } catch (error) {
+    await Promise.all([producerRedis.quit().catch(() => undefined), workerRedis.quit().catch(() => undefined), database.close()]);
+    throw error;
+  }
   // In the background: start-up does not wait on it (the worker connection queues it until Redis answers).
   void checkRedisEvictionPolicy(workerRedis, log);
   const queue = new BullJobQueue(producerRedis, config.jobs.queuePrefix);

@@ -5,7 +5,7 @@
  * policy file; `policy diff | apply | export` work on the stored policy versions (DATABASE_URL only); `provider check <resource>` checks one resource's target. Everything a user can get wrong is reported as plain lines and a non-zero exit, never a stack.
  */
 import { StartupError, startAccessBot } from './app.js';
-import { loadConfig, type Mode } from './config.js';
+import { loadConfig, urlPasswords, type Mode } from './config.js';
 import { lineDiff } from './policy/line-diff.js';
 import { loadPolicyFile, missingConnectionEnv, readPolicyFile } from './policy/load.js';
 import { providerDefinition } from './providers/catalog.js';
@@ -195,13 +195,7 @@ async function providerCommand(args: string[]): Promise<void> {
   const secrets = (providerDefinition(res.provider)?.envNames(res.settings) ?? [])
     .flatMap(({ variable }) => {
       const value = process.env[variable]?.trim() ?? '';
-      let password = '';
-      try {
-        password = new URL(value).password;
-      } catch {
-        // not a URL
-      }
-      return [value, password, password && decodeURIComponent(password)];
+      return [value, ...urlPasswords(value)];
     })
     .filter((s) => s.length >= 4)
     .sort((a, b) => b.length - a.length);

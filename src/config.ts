@@ -65,15 +65,49 @@ type Env = Readonly<Record<string, string | undefined>>;
 
 const notSet = (what: string) => z.string({ error: `not set; ${what}` });
 
-function urlWithProtocol(protocols: string[]) {
-  return (value: string): boolean => {
-    try {
-      return protocols.includes(new URL(value).protocol);
-    } catch {
-      return false;
-    }
-  };
+function parseUrl(value: string): URL | null {
+  try {
+    return new URL(value);
+  } catch {
+    return null;
+  }
 }
+
+function urlWithProtocol(protocols: string[]) {
+  return (value: string): boolean => protocols.includes(parseUrl(value)?.protocol ?? '');
+}
+
+function decodes(text: string): boolean {
+  try {
+    decodeURIComponent(text);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The drivers (postgres, ioredis) `decodeURIComponent` the user name and password; a malformed `%` escape
+ * would throw "URI malformed" at the first connection, naming nothing. A URL that does not parse is the
+ * protocol check's to report.
+ */
+const userinfoDecodes = (value: string): boolean => {
+  const url = parseUrl(value);
+  return url === null || (decodes(url.username) && decodes(url.password));
+};
+const MALFORMED_ESCAPE = 'has a malformed %-escape in its user name or password; write a literal % as %25 (and percent-encode @ : / ? # as %40 %3A %2F %3F %23)';
+
+/**
+ * ioredis takes the database number from the path (`/2`), or from `?db=` when the path is empty, and
+ * `parseInt`s it: anything but digits becomes `SELECT NaN`. Whether the number exists on the server (0–15
+ * unless redis.conf raises `databases`) is checked at start-up (app/redis.ts).
+ */
+const redisDbIsNumber = (value: string): boolean => {
+  const url = parseUrl(value);
+  if (url === null) return true;
+  const db = url.pathname === '' || url.pathname === '/' ? url.searchParams.get('db') : url.pathname.slice(1);
+  return db === null || /^\d{1,9}$/.test(db);
+};
 
 const botToken = notSet('set it to the bot token (xoxb-…) from your Slack app\'s "OAuth & Permissions" page').startsWith(
   'xoxb-',
@@ -101,11 +135,15 @@ const slackApiUrl = z
 const databaseUrl = notSet('set it to the PostgreSQL URL, like postgres://accessbot:PASSWORD@localhost:5432/accessbot').refine(
   urlWithProtocol(['postgres:', 'postgresql:']),
   { error: 'must be a postgres:// or postgresql:// URL, like postgres://accessbot:PASSWORD@localhost:5432/accessbot' },
-);
+).refine(userinfoDecodes, { error: MALFORMED_ESCAPE });
 
 const redisUrl = z
   .string()
   .refine(urlWithProtocol(['redis:', 'rediss:']), { error: `must be a redis:// or rediss:// URL; unset it to use ${DEFAULT_REDIS_URL}` })
+  .refine(userinfoDecodes, { error: MALFORMED_ESCAPE })
+  .refine(redisDbIsNumber, {
+    error: `the path must be empty or a database number, like ${DEFAULT_REDIS_URL}/0 (0–15 unless redis.conf raises "databases")`,
+  })
   .default(DEFAULT_REDIS_URL);
 
 const port = z
@@ -254,11 +292,9 @@ export function secretValues(config: Config): string[] {
   return [...new Set(secrets.filter((s): s is string => s !== undefined && s !== ''))];
 }
 
-function urlPasswords(url: string): string[] {
-  try {
-    const raw = new URL(url).password;
-    return raw === '' ? [] : [raw, decodeURIComponent(raw)];
-  } catch {
-    return [];
-  }
+/** The password as written in the URL and decoded; as written only when it does not decode. */
+export function urlPasswords(url: string): string[] {
+  const raw = parseUrl(url)?.password ?? '';
+  if (raw === '') return [];
+  return decodes(raw) ? [raw, decodeURIComponent(raw)] : [raw];
 }

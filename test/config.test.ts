@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import { PassThrough } from 'node:stream';
 import { loadConfig, secretValues, type Mode } from '../src/config.js';
+import { createLogger } from '../src/observability/logger.js';
 
 /** A complete environment for every mode. */
 const FULL = {
@@ -152,6 +154,37 @@ describe('loadConfig: invalid values', () => {
   });
 });
 
+describe('loadConfig: connection URLs the drivers would choke on later', () => {
+  it('refuses a REDIS_URL whose database is not a number (ioredis would SELECT NaN), without echoing it', () => {
+    for (const url of ['redis://:s3cr3t-e@127.0.0.1:6379/abc', 'redis://127.0.0.1:6379/1x', 'redis://127.0.0.1:6379/-1', 'redis://:s3cr3t-e@127.0.0.1:6379?db=two']) {
+      const problems = problemsOf({ ...FULL, REDIS_URL: url }, 'worker');
+      expect(problems).toEqual([expect.stringMatching(/^REDIS_URL: the path must be empty or a database number/)]);
+      expect(problems.join('\n')).not.toMatch(/s3cr3t|abc|two/);
+    }
+  });
+
+  it('accepts no path, / and any database number (the server says whether it has it, checked at start-up)', () => {
+    for (const url of ['redis://127.0.0.1:6379', 'redis://127.0.0.1:6379/', 'redis://127.0.0.1:6379/0', 'rediss://:pw@r:6380/15', 'redis://127.0.0.1:6379/99', 'redis://127.0.0.1:6379?db=3']) {
+      const result = loadConfig({ ...FULL, REDIS_URL: url }, 'worker');
+      expect(result.ok && result.config.redis.url).toBe(url);
+    }
+  });
+
+  it('refuses a DATABASE_URL or REDIS_URL whose user name or password has a malformed %-escape, naming the variable only', () => {
+    const problems = problemsOf(
+      { ...FULL, DATABASE_URL: 'postgres://u:p%zzs3cr3t-f@127.0.0.1:5432/db', REDIS_URL: 'redis://us%3:s3cr3t-g@127.0.0.1:6379' },
+      'all',
+    );
+    expect(problems).toEqual([expect.stringMatching(/^DATABASE_URL: has a malformed %-escape/), expect.stringMatching(/^REDIS_URL: has a malformed %-escape/)]);
+    expect(problems.join('\n')).not.toMatch(/s3cr3t|zz|us%3/);
+    expect(problemsOf({ DATABASE_URL: 'postgres://u:p%zzs3cr3t-f@127.0.0.1:5432/db' }, 'migrate')).toEqual([
+      expect.stringMatching(/^DATABASE_URL: has a malformed %-escape/),
+    ]);
+    const encoded = loadConfig({ ...FULL, DATABASE_URL: 'postgres://u:p%25zz@127.0.0.1:5432/db' }, 'all');
+    expect(encoded.ok).toBe(true);
+  });
+});
+
 describe('loadConfig: RECONCILE_INTERVAL', () => {
   it.each([
     ['30s', 30_000],
@@ -198,5 +231,23 @@ describe('secretValues', () => {
     const result = loadConfig({ DATABASE_URL: FULL.DATABASE_URL }, 'migrate');
     if (!result.ok) throw new Error(result.problems.join('\n'));
     expect(secretValues(result.config)).toEqual([FULL.DATABASE_URL, 'dbpassword']);
+  });
+});
+
+describe('secretValues: a password that does not decode', () => {
+  const url = 'postgres://u:p%zzsecret@127.0.0.1:5432/db';
+
+  it('is still listed as written, so the logger masks it', () => {
+    expect(secretValues({ mode: 'migrate', database: { url }, log: { level: 'info' } })).toEqual([url, 'p%zzsecret']);
+  });
+
+  it('is masked in a log line that carries it without the rest of the URL', () => {
+    let text = '';
+    const stream = new PassThrough();
+    stream.on('data', (chunk: Buffer) => (text += chunk.toString()));
+    const log = createLogger({ level: 'info', secrets: secretValues({ mode: 'migrate', database: { url }, log: { level: 'info' } }), destination: stream });
+    log.error({ err: 'password authentication failed: p%zzsecret' }, 'driver said p%zzsecret');
+    expect(text).toContain('[redacted]');
+    expect(text).not.toContain('zzsecret');
   });
 });

@@ -14,6 +14,8 @@ import { PassThrough } from 'node:stream';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { checkRedisEvictionPolicy } from '../../src/app.js';
+import { checkRedisDatabase } from '../../src/app/redis.js';
+import { StartupError } from '../../src/app/startup-error.js';
 import { createLogger } from '../../src/observability/logger.js';
 import { eventually, startHarness, type Harness } from '../support/harness.js';
 
@@ -122,6 +124,41 @@ describe('a managed Redis that refuses CONFIG', () => {
         reason: 'CONFIG GET and INFO not permitted',
         msg: 'could not verify Redis maxmemory-policy; BullMQ needs noeviction: check it in your Redis settings',
       }),
+    ]);
+  });
+});
+
+describe('a REDIS_URL naming a database the server does not have', () => {
+  // ioredis SELECTs it on connect and, refused, carries on in database 0: another deployment's queues.
+  async function withClient<T>(db: number, use: (client: Redis) => Promise<T>): Promise<T> {
+    const client = new Redis(`${url.replace('redis://', 'redis://:pw-never-shown@')}/${db}`, { maxRetriesPerRequest: 1 });
+    client.on('error', () => undefined);
+    try {
+      return await use(client);
+    } finally {
+      client.disconnect();
+    }
+  }
+
+  it('fails the start-up check with a StartupError naming REDIS_URL, never the URL', async () => {
+    const error = await withClient(99, (client) => checkRedisDatabase(client).then(() => null, (e: unknown) => e));
+    expect(error).toBeInstanceOf(StartupError);
+    const { problems } = error as StartupError;
+    expect(problems).toEqual([expect.stringMatching(/^REDIS_URL: Redis refused database 99 \(ERR DB index is out of range\); use a database number the server has/)]);
+    expect(problems.join('\n')).not.toMatch(/pw-never-shown|127\.0\.0\.1/);
+  });
+
+  it('passes a database the server has', async () => {
+    await withClient(3, (client) => expect(checkRedisDatabase(client)).resolves.toBeUndefined());
+  });
+
+  it('is logged as fatal by the background start-up check, naming REDIS_URL', async () => {
+    let text = '';
+    const stream = new PassThrough();
+    stream.on('data', (chunk: Buffer) => (text += chunk.toString()));
+    await withClient(99, (client) => checkRedisEvictionPolicy(client, createLogger({ level: 'info', secrets: [], destination: stream })));
+    expect(linesOf(text).filter((l) => l.setting === 'REDIS_URL')).toEqual([
+      expect.objectContaining({ level: 60, msg: expect.stringMatching(/^REDIS_URL: Redis refused database 99/) }),
     ]);
   });
 });

@@ -365,4 +365,18 @@ describe('createProviderRegistry', () => {
       expect(JSON.stringify(error) + (error as Error).message).not.toContain(PASSWORD);
     }
   });
+  it('refuses at build time a URL of another scheme (the driver would take it and fail at the first grant), without echoing it', () => {
+    for (const bad of [`mysql://u:${PASSWORD}@127.0.0.1/db`, `https://u:${PASSWORD}@example.com/db`, `host=db password=${PASSWORD}`, `postgres://u:p%zz${PASSWORD}@h/db`]) {
+      const message = (() => {
+        try {
+          createProviderRegistry(policyWith('postgres', 'PROD_DB_URL'), { PROD_DB_URL: bad });
+          return '';
+        } catch (error) {
+          return (error as Error).message;
+        }
+      })();
+      expect(message).toContain('resources.analytics.connection.env: environment variable PROD_DB_URL is not a valid postgres:// or postgresql:// connection URL');
+      expect(message).not.toContain(PASSWORD);
+    }
+  });
 });

@@ -3,6 +3,17 @@ import { z } from 'zod';
 import { envConnection, envName, resolveEnv, timeoutShape, timeoutsOf, type ProviderDefinition } from '../definition.js';
 import { PostgresRoleProvider } from './provider.js';
 
+/** The schemes the driver reads; it would take any other (`mysql://`, `https://`) and fail only at the first grant. */
+const SCHEMES = ['postgres:', 'postgresql:'];
+
+function hasPostgresScheme(url: string): boolean {
+  try {
+    return SCHEMES.includes(new URL(url).protocol);
+  } catch {
+    return false;
+  }
+}
+
 /** The shortest `password_key` accepted: 32 characters (`openssl rand -base64 32` gives 44). */
 const MIN_PASSWORD_KEY = 32;
 
@@ -41,6 +52,8 @@ export const postgresProvider: ProviderDefinition = {
   create(settings, env, path) {
     const { connection, mode = 'membership', password_key, ...timeouts } = settingsSchema.parse(settings);
     const url = resolveEnv(env, connection.env, `${path}.connection.env`);
+    const invalidUrl = `${path}.connection.env: environment variable ${connection.env} is not a valid postgres:// or postgresql:// connection URL`;
+    if (!hasPostgresScheme(url)) throw new Error(invalidUrl);
     let passwordKey: string | undefined;
     if (mode === 'login') {
       if (!password_key) {
@@ -58,7 +71,7 @@ export const postgresProvider: ProviderDefinition = {
     try {
       return new PostgresRoleProvider({ url, mode, timeouts: timeoutsOf(timeouts), ...(passwordKey ? { passwordKey } : {}) });
     } catch {
-      throw new Error(`${path}.connection.env: environment variable ${connection.env} is not a valid connection URL`);
+      throw new Error(invalidUrl);
     }
   },
 };
