@@ -267,6 +267,16 @@ export class FakeRequestStore implements RequestStore {
       .map(clone);
   }
 
+  async pageByStatus(statuses: AccessRequest['status'][], afterId: string | null, limit: number): Promise<AccessRequest[]> {
+    this.#maybeFail('pageByStatus');
+    // ORDER BY id (text, compared as PostgreSQL's C collation would for these ASCII ids).
+    return [...this.#requests.values()]
+      .filter((r) => statuses.includes(r.status) && (afterId === null || r.id > afterId))
+      .sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
+      .slice(0, limit)
+      .map(clone);
+  }
+
   async recentRequestsOf(requesterId: string, since: Date): Promise<HistoryEntry[]> {
     this.#maybeFail('recentRequestsOf');
     return [...this.#requests.values()]
@@ -307,10 +317,10 @@ export class FakeRequestStore implements RequestStore {
     return [...new Set(userIds)].filter((u) => this.#homeViews.has(u));
   }
 
-  async listUndelivered(olderThan: Date, limit: number): Promise<string[]> {
+  async listUndelivered(olderThan: Date, limit: number, afterId?: string): Promise<string[]> {
     this.#maybeFail('listUndelivered');
     return [...this.#outbox.values()]
-      .filter((n) => n.deliveredAt === null && n.abandonedAt === null && n.createdAt < olderThan)
+      .filter((n) => n.deliveredAt === null && n.abandonedAt === null && n.createdAt < olderThan && (afterId === undefined || Number(n.id) > Number(afterId)))
       .sort((a, b) => Number(a.id) - Number(b.id))
       .slice(0, limit)
       .map((n) => n.id);

@@ -257,6 +257,34 @@ export function requestStoreContract(name: string, open: () => RequestStore): vo
       expect((await store.notification(card))?.deliveredAt).toBeInstanceOf(Date);
     });
 
+    it('pages requests by status in id order, and undelivered notifications after an id, so every row is reached', async () => {
+      const store = open();
+      const ids: string[] = [];
+      for (let i = 0; i < 5; i += 1) {
+        const t = submit(draft());
+        await store.create(t);
+        ids.push(t.next.id);
+      }
+      const pending = async (after: string | null, limit: number) =>
+        (await store.pageByStatus(['pending'], after, limit)).map((r) => r.id).filter((id) => ids.includes(id));
+      // Other tests' rows may share the database: walk every page, keep ours.
+      const seen: string[] = [];
+      for (let after: string | null = null, page = await store.pageByStatus(['pending'], null, 2); page.length > 0; page = await store.pageByStatus(['pending'], after, 2)) {
+        expect(page.length).toBeLessThanOrEqual(2);
+        seen.push(...page.map((r) => r.id).filter((id) => ids.includes(id)));
+        after = page.at(-1)!.id;
+      }
+      expect(seen).toEqual([...ids].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0)));
+      expect(await pending(seen.at(-1)!, 10)).toEqual([]);
+      expect(await store.pageByStatus([], null, 10)).toEqual([]);
+
+      const later = new Date(Date.now() + HOUR);
+      const all = await store.listUndelivered(later, 10_000);
+      const firstTwo = await store.listUndelivered(later, 2);
+      expect(firstTwo).toEqual(all.slice(0, 2));
+      expect(await store.listUndelivered(later, 2, firstTwo[1])).toEqual(all.slice(2, 4));
+    });
+
     it('saves one card per request and channel', async () => {
       const store = open();
       const t = submit(draft());

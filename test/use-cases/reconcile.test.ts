@@ -55,6 +55,33 @@ describe('reconcile', () => {
     }
   });
 
+  it('reads every row a page at a time: rows stuck in their state (a revoke failing for ever) never hide the others', async () => {
+    const w = createWorld();
+    const stuck: string[] = [];
+    for (let i = 0; i < 3; i += 1) {
+      const id = await active(w, readRequest({ durationMs: 10 * MINUTE }));
+      stuck.push(id);
+    }
+    w.clock.advance(20 * MINUTE);
+    // These revokes fail on the target and stay `revoking`, ahead of everything in any order by end time.
+    for (const id of stuck) {
+      w.target.failNext('revoke', 1);
+      await expect(revokeGrant(w.deps, id, 'expired')).rejects.toThrow();
+    }
+    const later = [await active(w, readRequest({ durationMs: 60 * MINUTE })), await active(w, readRequest({ role: 'write', durationMs: 60 * MINUTE }))];
+    const pending = [await submitted(w), await submitted(w), await submitted(w)];
+    loseQueue(w);
+    w.clock.advance(1); // notifications are listed when created before now
+
+    const report = await reconcile(w.deps, { batch: 2 });
+
+    expect(report).toMatchObject({ overdue: 3, scheduled: 2, checks: 3 });
+    expect(w.queue.jobs('revoke').map((j) => j.target).sort()).toEqual([...stuck, ...later].sort());
+    for (const id of pending) expect(w.queue.job(`expire-${id}`)).toBeDefined();
+    expect(w.queue.jobs('deliver').map((j) => j.target).sort()).toEqual(w.store.undeliveredIds().sort());
+    expect(w.store.undeliveredIds().length).toBeGreaterThan(2); // more than one page of them too
+  });
+
   it('run twice, or in two processes, enqueues nothing new the second time', async () => {
     const w = createWorld();
     await everyState(w);

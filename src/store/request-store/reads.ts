@@ -1,5 +1,5 @@
 /** The queries of the PostgreSQL `RequestStore`; `PostgresRequestStore` (writes.ts) adds the writes. */
-import { and, asc, desc, eq, gte, inArray, isNull, lt, ne, sql } from 'drizzle-orm';
+import { and, asc, desc, eq, gt, gte, inArray, isNull, lt, ne, sql } from 'drizzle-orm';
 import type { AccessRequest, AuditEntry } from '../../domain/request.js';
 import type { HistoryEntry } from '../../domain/risk.js';
 import type { AccessOnRecord, CardRef, Notification, RecentAuditEntry, RequesterDmRef, RequestSnapshot } from '../../use-cases/ports.js';
@@ -75,6 +75,17 @@ export class RequestReads {
     return rows.map((r) => toDomain(r.request, r.grant));
   }
 
+  async pageByStatus(statuses: AccessRequest['status'][], afterId: string | null, limit: number): Promise<AccessRequest[]> {
+    const rows = await this.db
+      .select(SELECT_REQUEST)
+      .from(accessRequests)
+      .leftJoin(grants, eq(grants.requestId, accessRequests.id))
+      .where(and(inArray(accessRequests.status, statuses), afterId === null ? undefined : gt(accessRequests.id, afterId)))
+      .orderBy(asc(accessRequests.id))
+      .limit(limit);
+    return rows.map((r) => toDomain(r.request, r.grant));
+  }
+
   async pendingExtensionOf(requestId: string): Promise<AccessRequest | null> {
     const [row] = await this.db
       .select(SELECT_REQUEST)
@@ -121,11 +132,18 @@ export class RequestReads {
     return rows.map((r) => r.userId);
   }
 
-  async listUndelivered(olderThan: Date, limit: number): Promise<string[]> {
+  async listUndelivered(olderThan: Date, limit: number, afterId?: string): Promise<string[]> {
     const rows = await this.db
       .select({ id: notifications.id })
       .from(notifications)
-      .where(and(isNull(notifications.deliveredAt), isNull(notifications.abandonedAt), lt(notifications.createdAt, olderThan)))
+      .where(
+        and(
+          isNull(notifications.deliveredAt),
+          isNull(notifications.abandonedAt),
+          lt(notifications.createdAt, olderThan),
+          afterId === undefined ? undefined : gt(notifications.id, Number(afterId)),
+        ),
+      )
       .orderBy(asc(notifications.id))
       .limit(limit);
     return rows.map((r) => String(r.id));

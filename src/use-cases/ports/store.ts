@@ -64,6 +64,8 @@ export interface RequestStore {
 
   // Reconciliation: read from PostgreSQL alone.
   listByStatus(statuses: AccessRequest['status'][], limit: number): Promise<AccessRequest[]>;
+  /** One page of the requests in these states, by id: those after `afterId` (null: from the first), at most `limit`. */
+  pageByStatus(statuses: AccessRequest['status'][], afterId: string | null, limit: number): Promise<AccessRequest[]>;
   /**
    * One person's requests created at or after `since`, in any state, oldest first, extensions left out: the
    * history the policy engine weighs (first request, bursts, the auto-approval rate brake).
@@ -81,8 +83,8 @@ export interface RequestStore {
   recordHomeOpened(userId: string): Promise<void>;
   /** Which of `userIds` have opened the App Home at least once. */
   homeViewers(userIds: string[]): Promise<string[]>;
-  /** Notifications neither delivered nor given up (`abandonDelivery`), created before `olderThan`, oldest first. */
-  listUndelivered(olderThan: Date, limit: number): Promise<string[]>;
+  /** Notifications neither delivered nor given up (`abandonDelivery`), created before `olderThan`, oldest first (by id, after `afterId` when given). */
+  listUndelivered(olderThan: Date, limit: number, afterId?: string): Promise<string[]>;
 
   // Outbox delivery.
   notification(id: string): Promise<{ requestId: string; notification: Notification; deliveredAt: Date | null; abandonedAt: Date | null } | null>;
