@@ -174,7 +174,14 @@ export function mayRequest(rolePolicy: RolePolicy, requesterId: string, groups: 
 /** Checks a new request against the policy; the caller records refusals in the audit log. */
 export function checkRequest(policy: Policy, draft: RequestDraft, groups: readonly string[] = []): Result<RolePolicy> {
   const found = findRole(policy, draft.resource, draft.role);
-  if (!found.ok) return found;
+  if (!found.ok) {
+    // A typo is answered with what this person may request, never the whole policy's resources and roles.
+    const mine = requestableRoles(policy, draft.requesterId, groups);
+    const { error } = found;
+    if (error.code === 'UNKNOWN_RESOURCE') return err({ ...error, known: [...new Set(mine.map((r) => r.resource))].sort() });
+    if (error.code === 'UNKNOWN_ROLE') return err({ ...error, known: mine.filter((r) => r.resource === draft.resource).map((r) => r.role).sort() });
+    return found;
+  }
   const rolePolicy = found.value;
   if (!mayRequest(rolePolicy, draft.requesterId, groups)) {
     return err({ code: 'NOT_A_REQUESTER', resource: draft.resource, role: draft.role });

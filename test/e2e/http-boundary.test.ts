@@ -128,24 +128,24 @@ describe('requests the policy refuses', () => {
       details: r.details as Record<string, unknown>,
     }));
 
-  it('an unknown resource is answered with the known resources, audited, and creates nothing', async () => {
+  it('an unknown resource is answered with the resources Alice may request, audited, and creates nothing', async () => {
     const before = await requestCount();
     const res = await h.command('request nope read 1h x');
     expect(res.status).toBe(200);
     expect(res.body.response_type).toBe('ephemeral');
     expect(shown(res.body.text)).toContain('There is no resource `nope`');
-    expect(shown(res.body.text)).toContain('Known resources: `prod-db`');
+    expect(shown(res.body.text)).toContain('Resources you may request: `prod-db`');
     expect(await requestCount()).toBe(before);
     expect(await refusals('UNKNOWN_RESOURCE')).toEqual([
       { actor: USERS.alice, details: expect.objectContaining({ resource: 'nope', role: 'read', reason: 'x' }) },
     ]);
   });
 
-  it('an unknown role is answered with the roles of the resource, audited, and creates nothing', async () => {
+  it('an unknown role is answered with the roles of the resource Alice may request, audited, and creates nothing', async () => {
     const before = await requestCount();
     const res = await h.command('request prod-db admin 1h x');
     expect(res.body.response_type).toBe('ephemeral');
-    expect(shown(res.body.text)).toContain('`prod-db` has no role `admin`. Its roles: `quick`, `read`, `write`');
+    expect(shown(res.body.text)).toContain('`prod-db` has no role `admin`. Its roles you may request: `quick`, `read`, `write`');
     expect(await requestCount()).toBe(before);
     expect(await refusals('UNKNOWN_ROLE')).toEqual([{ actor: USERS.alice, details: expect.objectContaining({ resource: 'prod-db', role: 'admin' }) }]);
   });

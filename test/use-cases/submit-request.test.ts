@@ -77,6 +77,18 @@ describe('submitRequest', () => {
     });
   });
 
+  it('answers a typo with what this person may request, never the rest of the policy', async () => {
+    const w = createWorld();
+    w.policy.resources['secret-db'] = { ...structuredClone(w.policy.resources['prod-db']!), roles: { only: { ...w.policy.resources['prod-db']!.roles.admin! } } };
+    // `admin` (prod-db) and `only` (secret-db) may be requested by Dave alone.
+    const asMallory = await submitRequest(w.deps, readRequest({ requesterId: MALLORY, resource: 'prdo-db' }));
+    expect(asMallory).toMatchObject({ ok: false, error: { code: 'UNKNOWN_RESOURCE', known: ['prod-db'] } });
+    const asDave = await submitRequest(w.deps, readRequest({ requesterId: DAVE, resource: 'prdo-db' }));
+    expect(asDave).toMatchObject({ ok: false, error: { code: 'UNKNOWN_RESOURCE', known: ['prod-db', 'secret-db'] } });
+    const role = await submitRequest(w.deps, readRequest({ requesterId: MALLORY, role: 'superuser' }));
+    expect(role).toMatchObject({ ok: false, error: { code: 'UNKNOWN_ROLE', known: ['read', 'write'] } });
+  });
+
   it('refuses a policy violation before asking the directory who the requester is', async () => {
     const w = createWorld();
     await submitRequest(w.deps, readRequest({ role: 'superuser' }));

@@ -43,12 +43,12 @@ export function errorText(error: DomainError): string {
   switch (error.code) {
     case 'UNKNOWN_RESOURCE':
       return error.known.length === 0
-        ? `There is no resource ${name(error.resource)}: no resources are configured yet.`
-        : `There is no resource ${name(error.resource)}. Known resources: ${list(error.known)}.`;
+        ? `There is no resource ${name(error.resource)}, and the access policy names none you may request; ask an admin.`
+        : `There is no resource ${name(error.resource)}. Resources you may request: ${list(error.known)}.`;
     case 'UNKNOWN_ROLE':
       return error.known.length === 0
-        ? `${name(error.resource)} has no role ${name(error.role)}, and no roles at all.`
-        : `${name(error.resource)} has no role ${name(error.role)}. Its roles: ${list(error.known)}.`;
+        ? `${name(error.resource)} has no role ${name(error.role)}, and none you may request.`
+        : `${name(error.resource)} has no role ${name(error.role)}. Its roles you may request: ${list(error.known)}.`;
     case 'NOT_A_REQUESTER':
       return `You may not request ${name(error.role)} on ${name(error.resource)}: the access policy does not list you as a requester.`;
     case 'DURATION_TOO_LONG':
