@@ -134,18 +134,18 @@ describe('the approvers’ channel is gone: Slack answers channel_not_found', ()
 
 /** A click on the alert's own "Send again" button, as Slack sends it from the DM the alert was posted in. */
 async function clickSendAgain(alert: SlackCall, user: string): Promise<number> {
-  const button = FakeSlack.blocks(alert)
-    .flatMap((b) => ((b as { elements?: Record<string, unknown>[] }).elements ?? []))
-    .find((e) => e.type === 'button' && (e.text as { text: string }).text === 'Send again');
-  if (!button) throw new Error('the alert has no Send again button');
-  const block = FakeSlack.blocks(alert).find((b) => (b.elements as unknown[] | undefined)?.includes(button));
+  const blocks = FakeSlack.blocks(alert);
+  const block = blocks.find((b) => ((b as { elements?: Record<string, unknown>[] }).elements ?? []).some((e) => e.action_id === 'access_resend'));
+  const button = ((block as { elements?: Record<string, unknown>[] } | undefined)?.elements ?? []).find((e) => e.action_id === 'access_resend');
+  if (!block || !button) throw new Error('the alert has no Send again button');
+  expect(button).toMatchObject({ type: 'button', text: { text: 'Send again' } });
   const dm = String(alert.answer?.channel);
   const body = blockActionsBody((p) => {
     p.user = { ...p.user, id: user, username: user.toLowerCase(), name: user.toLowerCase() };
-    p.actions[0] = { ...button, block_id: block?.block_id, action_ts: p.actions[0].action_ts };
+    p.actions[0] = { ...button, block_id: block.block_id, action_ts: p.actions[0].action_ts };
     p.container = { type: 'message', message_ts: String(alert.answer?.ts), channel_id: dm, is_ephemeral: false };
     p.channel = { id: dm, name: 'directmessage' };
-    p.message = { ...p.message, ts: String(alert.answer?.ts), text: alert.args.text, blocks: FakeSlack.blocks(alert) };
+    p.message = { ...p.message, ts: String(alert.answer?.ts), text: alert.args.text, blocks };
     p.response_url = h.slack.responseUrl(`actions/${user}`);
     p.state = { values: {} };
   });
