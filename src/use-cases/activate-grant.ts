@@ -43,7 +43,7 @@ export async function activateGrant(
       const provider = deps.providers.forResource(request.resource);
       const expiresAt = new Date(deps.clock.now().getTime() + request.durationMs);
       const target = { requestId, principal: request.principal, expiresAt };
-      toGrant = await grantsToAdd(deps.store, provider, request, () => provider.held({ ...target, grants: request.grants }));
+      toGrant = await grantsToAdd(deps.store, provider, request, () => provider.held({ ...target, grants: request.grants }), deps.log);
       await provider.grant({ ...target, grants: toGrant });
     } catch (error) {
       if (!(error instanceof PermanentProviderError) && !opts.finalAttempt) throw error;
@@ -90,7 +90,7 @@ async function giveUp(deps: UseCaseDeps, requestId: string, attempted: string[] 
     const { request } = snapshot;
     try {
       const provider = deps.providers.forResource(request.resource);
-      const added = attempted ?? (await mayHaveAdded(deps.store, provider, request, () => provider.held(targetOf(request, request.grants))));
+      const added = attempted ?? (await mayHaveAdded(deps.store, provider, request, () => provider.held(targetOf(request, request.grants)), deps.log));
       if (added.length > 0) await provider.revoke(targetOf(request, await revocable(deps.store, provider, request, added)));
     } catch (cleanup) {
       deps.log.error({ requestId, err: describeError(cleanup) }, 'clean-up after a failed grant failed');

@@ -9,7 +9,11 @@
  * - An object named after a request (Kubernetes, GCP): the request is over (revoked, failed, denied,
  *   cancelled, expired) or unknown. Pending, approved, active and revoking requests are left to their jobs.
  * - A shared membership (PostgreSQL, MariaDB): no approved, active or revoking request of that principal on the
- *   resource includes the grant, and none of its requests recorded it as held before.
+ *   resource includes the grant. What a request recorded as held before does not count: everything listed is
+ *   the bot's own grant, and "held before" protects access held without the bot only. A grant no longer
+ *   records the bot's leftover so (grant-scope.ts), but older records may, and would keep it forever. Except
+ *   where the listing cannot tell the bot's grants from others' (`listsOthersGrants`, aws-sso): there what a
+ *   request of that principal recorded as held before is left alone.
  * Each drift is judged again under the target lock, with the object listed again, before it is revoked:
  * a grant activating meanwhile is not taken, and two processes checking at once report a drift once.
  *
@@ -139,7 +143,10 @@ class ResourceCheck {
       });
     }
     const record = (await onRecord).find((r) => this.#same(r.principal, object.principal));
-    const accounted = record !== undefined && (record.grants.includes(object.grant) || record.preExisting.includes(object.grant));
+    // `record.preExisting` only where the listing cannot tell the bot's grants from others' (`listsOthersGrants`):
+    // elsewhere listed means the bot granted it, so it is not access held without the bot.
+    const heldBefore = this.provider.listsOthersGrants === true && record?.preExisting.includes(object.grant) === true;
+    const accounted = record !== undefined && (record.grants.includes(object.grant) || heldBefore);
     return { drift: !accounted, request: null };
   }
 

@@ -6,6 +6,7 @@
 import type { AdminAlert } from '../../src/use-cases/ports.js';
 import { describe, expect, it } from 'vitest';
 import { MINUTE } from '../../src/domain/duration.js';
+import { activateGrant } from '../../src/use-cases/activate-grant.js';
 import { detectDrift } from '../../src/use-cases/detect-drift.js';
 import { revokeGrant } from '../../src/use-cases/revoke-grant.js';
 import { FakeBindingProvider } from '../fakes/fake-binding-provider.js';
@@ -132,16 +133,29 @@ describe('detectDrift, shared memberships (PostgreSQL)', () => {
     expect(w.target.membershipsOf(DAVE_PRINCIPAL)).toEqual(['app_admin']);
   });
 
-  it('leaves alone a membership a request recorded as pre-existing, even once that request is over', async () => {
+  it('leaves alone a membership someone else granted that a request recorded as pre-existing, once that request is over', async () => {
     const w = withAdmins(createWorld());
-    // The bot's role granted it outside any request, before alice ever asked.
-    await w.target.grant({ requestId: 'manual', principal: ALICE_PRINCIPAL, grants: ['app_read'], expiresAt: later(w) });
+    w.target.hold(ALICE_PRINCIPAL, 'app_read'); // a DBA's, before alice ever asked
     const id = await revoked(w);
     expect(w.store.recordedPreExisting(id)).toEqual(['app_read']);
-    expect(w.target.membershipsOf(ALICE_PRINCIPAL)).toEqual(['app_read']);
 
     expect(await detectDrift(w.deps)).toEqual({ checked: 1, drift: 0, revoked: 0, failed: 0 });
     expect(w.target.membershipsOf(ALICE_PRINCIPAL)).toEqual(['app_read']);
+  });
+
+  it('revokes a membership the bot granted although a request recorded it as pre-existing, once no open request covers it', async () => {
+    const w = withAdmins(createWorld());
+    // The bot's role granted it outside any request; an older grant took it for access held before.
+    await w.target.grant({ requestId: 'manual', principal: ALICE_PRINCIPAL, grants: ['app_read'], expiresAt: later(w) });
+    const id = await approved(w, readRequest({ durationMs: 10 * MINUTE }));
+    await w.store.recordPreExisting(id, ['app_read']);
+    await activateGrant(w.deps, id, { finalAttempt: false });
+    w.clock.advance(10 * MINUTE);
+    expect(await revokeGrant(w.deps, id, 'expired')).toEqual({ kind: 'revoked' });
+    expect(w.target.membershipsOf(ALICE_PRINCIPAL)).toEqual(['app_read']);
+
+    expect(await detectDrift(w.deps)).toEqual({ checked: 1, drift: 1, revoked: 1, failed: 0 });
+    expect(w.target.membershipsOf(ALICE_PRINCIPAL)).toEqual([]);
   });
 
   it('never sees a membership someone else granted', async () => {

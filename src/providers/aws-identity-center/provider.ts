@@ -47,6 +47,8 @@ export class AwsIdentityCenterProvider implements AccessProvider {
    * Without it, drift detection skips the resource.
    */
   readonly listGranted?: (grants: string[]) => Promise<GrantedObject[]>;
+  /** An assignment names no creator: what is listed is every user assignment, the bot's or not. */
+  readonly listsOthersGrants = true;
 
   /** Identity Store user ids are GUID-like (optionally prefixed by the store id) and compared without case. */
   principalKey(principal: string): string {

@@ -53,6 +53,14 @@ export interface AccessProvider {
    */
   listGranted?(grants: string[]): Promise<GrantedObject[]>;
   /**
+   * True when `listGranted` cannot tell the bot's grants from anyone else's and lists every grant of its kind
+   * on the operator's word (aws-sso's `exclusive_user_assignments`). Then what a request recorded as held
+   * before stays trusted (never revoked, by a revoke or by drift), and a leftover of the bot's own held when
+   * the same person asks again is recorded so too (its limit). Absent or false: everything listed is the
+   * bot's own grant, so it is never pre-existing access.
+   */
+  readonly listsOthersGrants?: boolean;
+  /**
    * How the target compares principals, when not exactly: Azure object ids and Identity Center user ids are
    * GUID-like and case-insensitive, so the policy may write one in upper case while the target lists it in
    * lower case. Drift detection compares what a provider lists with the records through it. Absent: exact.
