@@ -9,7 +9,8 @@
  * Each such grant is claimed once (`stalled_alerted_at`, audited `revoke.stalled`) and reported in one DM per
  * run to the policy admins, or, when the policy names none, to each grant's approvers' channel. It goes out
  * directly through `ChatNotifier`, not through the outbox, because the outbox is delivered by workers, the
- * very thing that may be missing. A send that fails releases the claim, so the next run tries again; the
+ * very thing that may be missing. A send that fails transiently releases the claim, so the next run tries
+ * again; one a recipient refuses for good keeps it (the others got it, and would get it again every run); the
  * error log line is written either way.
  *
  * It revokes nothing itself: revoking is the worker's job, under its target lock and retries. The alert is
@@ -18,6 +19,7 @@
 import type { AccessRequest } from '../domain/request.js';
 import type { UseCaseDeps } from './deps.js';
 import { describeError } from './effects.js';
+import { PermanentChatError } from './ports.js';
 
 export interface StallCutoffs {
   /** An `active` grant whose window ended before this is stalled. */
@@ -65,6 +67,12 @@ export async function watchRevokes(deps: Deps, settings: WatchSettings): Promise
   try {
     await deps.notifier.alertAdmins(recipients, { kind: 'revokes-stalled', requests: stalled, at: now });
   } catch (error) {
+    if (error instanceof PermanentChatError) {
+      // A recipient Slack refuses for good (a deactivated admin, an archived channel): the others have their
+      // message, and asking again would only repeat it to them every run. The refusal stays in the log.
+      deps.log.error({ requestIds: ids, err: describeError(error), destination: error.destination }, 'a recipient of the stalled-revokes alert refused it for good');
+      return stalled.length;
+    }
     await deps.watch.releaseStalled(ids);
     deps.log.error({ requestIds: ids, err: describeError(error) }, 'could not report stalled revokes; trying again next run');
     return 0;

@@ -73,4 +73,16 @@ describe('watchRevokes', () => {
       'could not report stalled revokes; trying again next run',
     ]);
   });
+
+  it('a recipient Slack refuses for good (a deactivated admin) keeps the claim: the others are not told again every run', async () => {
+    const w = createWorld();
+    w.policy.admins.push('U0LIVE001', 'U0GONE001');
+    const stalled = [w.store.request(await active(w))];
+    const watch = new ScriptedWatch(stalled);
+    w.notifier.refuseNext('alertAdmins', 'user_not_found');
+
+    expect(await watchRevokes({ ...w.deps, watch }, SETTINGS)).toBe(1);
+    expect(watch.released).toEqual([]);
+    expect(w.log.lines.filter((l) => l.level === 'error').map((l) => l.msg)).toContain('a recipient of the stalled-revokes alert refused it for good');
+  });
 });
