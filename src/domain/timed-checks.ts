@@ -40,6 +40,9 @@ export function remind(request: AccessRequest, now: Date): Result<Transition> {
 /** Warns the requester, once, that the window ends soon. */
 export function warnExpiry(request: AccessRequest, now: Date): Result<Transition> {
   if (request.status !== 'active' || request.warnedAt !== null || request.expiresAt === null) return err(notIn(request, ['active']));
+  // Run late (workers or Redis down across the warning and the end): the window is over, and its revoke is due
+  // at once; "ends soon" with an Extend button would be false.
+  if (request.expiresAt <= now) return err(notIn(request, ['active']));
   const at = warningTime(request, request.expiresAt);
   if (!at) return err(notIn(request, ['active']));
   if (at > now) return err({ code: 'NOT_DUE', requestId: request.id, expiresAt: at });

@@ -3,7 +3,7 @@
  * decides), and an approver or admin acknowledges the grant afterwards. Both are audited, refusals too.
  */
 import { ok, type Result } from '../domain/errors.js';
-import { principalFor } from '../domain/policy.js';
+import { findRole, principalFor } from '../domain/policy.js';
 import { acknowledge, breakGlass } from '../domain/request.js';
 import { applyOrConfirm, createAndRunEffects } from './ambiguous-write.js';
 import type { UseCaseDeps } from './deps.js';
@@ -26,7 +26,9 @@ export async function breakGlassRequest(deps: UseCaseDeps, input: BreakGlassInpu
   const refuse = async (code: string) => deps.store.audit({ action: 'break-glass.refused', actor: input.requesterId, details: { ...input, code } });
   const email = Object.hasOwn(policy.principals, input.requesterId) ? null : await deps.directory.emailOf(input.requesterId);
   const principal = principalFor(policy, input.resource, input.requesterId, email);
-  const role = policy.resources[input.resource]?.roles[input.role];
+  // Own properties only: `constructor` typed as a resource is refused by `breakGlass`, not a crash here.
+  const found = findRole(policy, input.resource, input.role);
+  const role = found.ok ? found.value : undefined;
   const decided = breakGlass(
     policy,
     {

@@ -156,6 +156,12 @@ describe('warnExpiry', () => {
     expect(t.effects).toEqual([{ type: 'notify-requester', notice: 'expiring-soon' }]);
     expect(codeOf(warnExpiry(t.next, warnAt))).toBe('NOT_IN_STATE');
   });
+
+  it('run late, once the window is over (workers down across both times), says nothing', () => {
+    const a = active();
+    expect(codeOf(warnExpiry(a, a.expiresAt as Date))).toBe('NOT_IN_STATE');
+    expect(codeOf(warnExpiry(a, new Date((a.expiresAt as Date).getTime() + 10 * MINUTE)))).toBe('NOT_IN_STATE');
+  });
 });
 
 describe('requestRevoke', () => {
