@@ -130,7 +130,8 @@ export type TimedCheck = 'remind' | 'expire' | 'warn' | 'escalate';
 
 /** What a transition asks the outside world to do once its new state is saved. */
 export type Effect =
-  | { type: 'post-cards' }
+  /** `escalated`: the escalation's post, which also DMs the card to the escalation's users. */
+  | { type: 'post-cards'; escalated?: true }
   | { type: 'refresh-cards' }
   | { type: 'notify-requester'; notice: RequesterNotice }
   | { type: 'alert-approvers'; alert: ApproverAlert }

@@ -55,7 +55,8 @@ export function warnExpiry(request: AccessRequest, now: Date): Result<Transition
 
 /**
  * Escalates, once, a request still pending at its escalation time: its card is posted to the escalation
- * channel as well, and the escalation group may decide from then on (see `checkDecider`).
+ * channel as well and DMed to the escalation's users (who would otherwise not be told when the escalation names
+ * no channel), and the escalation group may decide from then on (see `checkDecider`).
  */
 export function escalate(request: AccessRequest, now: Date): Result<Transition> {
   if (request.status !== 'pending' || request.escalatedAt !== null || request.escalateAt === null) return err(notIn(request, ['pending']));
@@ -63,7 +64,7 @@ export function escalate(request: AccessRequest, now: Date): Result<Transition> 
   return ok({
     next: bump(request, { escalatedAt: now }),
     audit: { action: 'request.escalated', actor: SYSTEM_ACTOR, details: { channel: request.escalationChannel } },
-    effects: [{ type: 'post-cards' }, { type: 'refresh-cards' }],
+    effects: [{ type: 'post-cards', escalated: true }, { type: 'refresh-cards' }],
   });
 }
 

@@ -76,7 +76,7 @@ const role = strict({
   notify: strict({ dm_approvers: z.boolean({ error: 'must be true or false' }) }).optional(),
   /** The longest a grant may last with its extensions (default: max_duration, so no extension beyond it). */
   max_total_duration: interval(5 * SECOND, 30 * DAY).optional(),
-  /** Still pending after `after`: the card also goes to `channel`, and `users` may decide too. */
+  /** Still pending after `after`: the card also goes to `channel` and by DM to `users`, who may decide too. */
   escalation: strict({
     after: interval(SECOND, 30 * DAY),
     channel: slackChannelId.optional(),

@@ -41,7 +41,7 @@ export async function deliverNotification(
     const n = row.notification;
     switch (n.kind) {
       case 'post-cards':
-        await postCards(deps, snapshot);
+        await postCards(deps, snapshot, n.escalated === true);
         break;
       case 'refresh-cards': {
         // A card refused for good (its channel deleted) does not keep the others from their update.
@@ -207,7 +207,20 @@ function dmApprovers(deps: Partial<Pick<UseCaseDeps, 'policy'>>, request: Reques
   return [...new Set(found.value.approvers.users)].filter((u) => u !== request.requesterId);
 }
 
-async function postCards(deps: Pick<UseCaseDeps, 'store' | 'notifier'> & Partial<Pick<UseCaseDeps, 'policy'>>, snapshot: RequestSnapshot): Promise<void> {
+/** The escalation's users to DM the card to, by the policy in force: never the requester. */
+function escalationUsers(deps: Partial<Pick<UseCaseDeps, 'policy'>>, request: RequestSnapshot['request']): string[] {
+  const policy = deps.policy?.current();
+  if (!policy) return [];
+  const found = findRole(policy, request.resource, request.role);
+  if (!found.ok) return [];
+  return [...new Set(found.value.escalation?.users ?? [])].filter((u) => u !== request.requesterId);
+}
+
+async function postCards(
+  deps: Pick<UseCaseDeps, 'store' | 'notifier'> & Partial<Pick<UseCaseDeps, 'policy'>>,
+  snapshot: RequestSnapshot,
+  escalation: boolean,
+): Promise<void> {
   const { request } = snapshot;
   // The approvers' channel, and the escalation channel once the request is escalated.
   const channels = [request.channel];
@@ -220,6 +233,11 @@ async function postCards(deps: Pick<UseCaseDeps, 'store' | 'notifier'> & Partial
   // cards (no card posted yet), never again on escalation. A delivery retried after a partial failure may
   // therefore miss the approvers whose DM had not gone out yet; the channel card still reaches them.
   if (existing.length === 0) pending.push(...dmApprovers(deps, request).filter((u) => !channels.includes(u)));
+  // The escalation's own post DMs the card to the escalation's users, who may decide from now on: without a
+  // channel in the escalation, nobody would tell them. Sent by this delivery only, so a later post-cards (none
+  // is owed after escalation) never repeats them; a retry of this delivery after a partial failure may (the
+  // same limit as above, the other way round: a duplicate DM rather than a missing one).
+  if (escalation) pending.push(...escalationUsers(deps, request).filter((u) => !channels.includes(u) && !pending.includes(u)));
   // A destination refused for good (a deleted channel, a deactivated approver) does not keep the others from
   // their card; the delivery is then given up, once the others are posted.
   const refused = await eachRefusedLast(pending, async (channel) => {

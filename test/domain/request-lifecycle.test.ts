@@ -254,12 +254,12 @@ describe('escalation', () => {
   };
   const waiting = () => pending({ escalateAt: at(2 * HOUR), escalationChannel: 'C0ESCALAT1' });
 
-  it('is scheduled at submit and happens once, when due, posting the card to the escalation channel', () => {
+  it('is scheduled at submit and happens once, when due, posting the card to the escalation channel and its users', () => {
     expect(submit(draft({ escalateAt: at(2 * HOUR), escalationChannel: 'C0ESCALAT1' })).effects).toContainEqual({ type: 'schedule-check', check: 'escalate', at: at(2 * HOUR) });
     expect(codeOf(escalate(waiting(), at(2 * HOUR - 1)))).toBe('NOT_DUE');
     const t = must(escalate(waiting(), at(2 * HOUR)));
     expect(t.next.escalatedAt).toEqual(at(2 * HOUR));
-    expect(t.effects).toEqual([{ type: 'post-cards' }, { type: 'refresh-cards' }]);
+    expect(t.effects).toEqual([{ type: 'post-cards', escalated: true }, { type: 'refresh-cards' }]);
     expect(codeOf(escalate(t.next, at(3 * HOUR)))).toBe('NOT_IN_STATE');
   });
 

@@ -1,11 +1,13 @@
 import { describe, expect, it } from 'vitest';
+import { MINUTE } from '../../src/domain/duration.js';
 import { activateGrant } from '../../src/use-cases/activate-grant.js';
 import { deliverNotification } from '../../src/use-cases/deliver-notification.js';
 import { reviewRequest } from '../../src/use-cases/review-request.js';
+import { runCheck } from '../../src/use-cases/run-check.js';
 import { revokeEarly } from '../../src/use-cases/revoke-early.js';
 import { revokeGrant } from '../../src/use-cases/revoke-grant.js';
 import type { NotifierMethod } from '../fakes/fake-notifier.js';
-import { ALICE, APPROVERS_CHANNEL, BOB, CAROL, active, createWorld, deliverAll, readRequest, submitted, type World } from './world.js';
+import { ALICE, APPROVERS_CHANNEL, BOB, CAROL, DAVE, active, createWorld, deliverAll, readRequest, submitted, type World } from './world.js';
 
 /** The id of the request's notification of this kind (the last one when there are several). */
 function notificationOf(w: World, requestId: string, kind: string): string {
@@ -217,6 +219,26 @@ describe('deliverNotification', () => {
       expect(await deliverNotification(w.deps, row)).toBe('delivered');
       expect(w.store.outbox(id).find((n) => n.id === row)).toMatchObject({ attempts: 2, lastError: null });
     });
+  });
+
+  it('an escalation naming users only (no channel) DMs them the card, once, and they can decide from it', async () => {
+    const w = createWorld();
+    const role = w.policy.resources['prod-db']!.roles.read!;
+    role.escalation = { afterMs: 10 * MINUTE, users: [DAVE, ALICE] }; // Alice is the requester: never her
+    const id = await submitted(w);
+    await deliverAll(w);
+    expect(w.notifier.cardsOf(id).map((c) => c.card.channel)).toEqual([APPROVERS_CHANNEL]);
+    w.clock.advance(11 * MINUTE);
+    expect((await runCheck(w.deps, id, 'escalate')).kind).toBe('done');
+    await deliverAll(w);
+
+    const dm = `D${DAVE.slice(1)}`;
+    expect(w.notifier.cardsOf(id).map((c) => c.card.channel)).toEqual([APPROVERS_CHANNEL, dm]);
+    expect(w.notifier.cardsOf(id)[1]?.snapshot.request.escalatedAt).toEqual(w.clock.now());
+    expect((await w.store.cards(id)).map((c) => c.channel)).toEqual([APPROVERS_CHANNEL, dm]);
+    expect((await reviewRequest(w.deps, { requestId: id, deciderId: DAVE, outcome: 'approve', reason: null })).ok).toBe(true);
+    await deliverAll(w);
+    expect(w.notifier.cardsOf(id).filter((c) => c.card.channel === dm)).toHaveLength(1); // updated, not posted again
   });
 
   describe('a refusal for good (PermanentChatError) gives the delivery up, audits it, and tells the admins once', () => {

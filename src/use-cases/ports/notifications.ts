@@ -2,7 +2,7 @@
 import type { AdminNotice, ApproverAlert, Effect, RequesterNotice } from '../../domain/request.js';
 
 export type Notification =
-  | { kind: 'post-cards' }
+  | { kind: 'post-cards'; escalated?: true }
   | { kind: 'refresh-cards' }
   | { kind: 'notify-requester'; notice: RequesterNotice }
   | { kind: 'alert-approvers'; alert: ApproverAlert }
@@ -12,6 +12,7 @@ export type Notification =
 export function notificationFor(effect: Effect): Notification | null {
   switch (effect.type) {
     case 'post-cards':
+      return effect.escalated ? { kind: 'post-cards', escalated: true } : { kind: 'post-cards' };
     case 'refresh-cards':
       return { kind: effect.type };
     case 'notify-requester':
