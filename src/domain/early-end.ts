@@ -5,12 +5,17 @@
 import { err, ok, type Result } from './errors.js';
 import { canOversee, type Policy } from './policy.js';
 import type { AccessRequest, Decision, Transition } from './request.js';
+import { denyMayOverride } from './review.js';
 import { bump, notIn } from './transition-helpers.js';
 
-/** The requester withdraws a pending request. Late clicks on its card are then refused as NOT_PENDING. */
+/**
+ * The requester withdraws a pending request, or an approved one whose grant has not started (the approval
+ * grace, when a deny would still win). Late clicks on its card are then refused as NOT_PENDING.
+ */
 export function cancel(request: AccessRequest, decisions: Decision[], actorId: string): Result<Transition> {
   if (actorId !== request.requesterId) return err({ code: 'NOT_YOURS', requestId: request.id });
-  if (request.status !== 'pending') {
+  // Approved but not yet granting (the approval grace, decision 31): the requester's cancel wins like a deny.
+  if (request.status !== 'pending' && !denyMayOverride(request)) {
     return err({ code: 'NOT_PENDING', requestId: request.id, status: request.status, decidedBy: decisions.map((d) => d.approverId) });
   }
   return ok({

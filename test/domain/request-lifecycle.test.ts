@@ -17,6 +17,7 @@ import {
   remind,
   requestRevoke,
   review,
+  startGrant,
   submit,
   warnExpiry,
   warningTime,
@@ -87,11 +88,16 @@ describe('submit schedules the time-driven checks', () => {
   });
 });
 
+/** Approved by Bob at +1 minute; the grant waits out the approval grace. */
+const approvedInGrace = () => must(review(pending(), [], policy, { deciderId: BOB, outcome: 'approve', reason: null }, at(MINUTE))).next;
+
 describe('cancel', () => {
   it.each([
     ['the requester cancels a pending request', () => pending(), ALICE, 'ok'],
     ['someone else cannot', () => pending(), BOB, 'NOT_YOURS'],
     ['an active request cannot be cancelled (revoke it)', () => active(), ALICE, 'NOT_PENDING'],
+    ['an approved one inside the approval grace can, like a deny', () => approvedInGrace(), ALICE, 'ok'],
+    ['an approved one whose grant has started cannot', () => must(startGrant(approvedInGrace(), at(2 * MINUTE))).next, ALICE, 'NOT_PENDING'],
   ])('%s', (_label, make, actor, expected) => {
     expect(codeOf(cancel(make(), [], actor))).toBe(expected);
   });

@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { DomainErrorCode } from '../../src/domain/errors.js';
+import { activateGrant } from '../../src/use-cases/activate-grant.js';
+import { cancelRequest } from '../../src/use-cases/cancel-request.js';
 import { reviewRequest } from '../../src/use-cases/review-request.js';
 import { ALICE, BOB, CAROL, MALLORY, active, approved, claimed, createWorld, deliverAll, outboxKinds, readRequest, submitted, type World } from './world.js';
 
@@ -137,5 +139,24 @@ describe('reviewRequest', () => {
     expect(await approve(w, id, BOB)).toMatchObject({ ok: true, value: { request: { status: 'approved' } } });
     expect(w.store.request(id).status).toBe('approved');
     expect(w.log.at('warn').length).toBeGreaterThan(0);
+  });
+});
+
+describe('the requester cancels inside the approval grace', () => {
+  it('wins like a deny: cancelled, the grant job then does nothing, the target is untouched', async () => {
+    const w = createWorld();
+    const id = await approved(w);
+    expect((await cancelRequest(w.deps, { requestId: id, actorId: ALICE })).ok).toBe(true);
+
+    expect(await activateGrant(w.deps, id, { finalAttempt: false })).toBe('not-approved');
+    expect(w.store.request(id).status).toBe('cancelled');
+    expect(w.target.calls).toEqual([]);
+  });
+
+  it('is refused once the grant job has claimed the request', async () => {
+    const w = createWorld();
+    const id = await claimed(w);
+    expect(await cancelRequest(w.deps, { requestId: id, actorId: ALICE })).toMatchObject({ ok: false, error: { code: 'NOT_PENDING' } });
+    expect(w.store.request(id).status).toBe('approved');
   });
 });
