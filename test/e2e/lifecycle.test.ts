@@ -134,6 +134,7 @@ describe('/access revoke', () => {
     await new Promise((r) => setTimeout(r, Math.max(0, row!.expires_at.getTime() - Date.now() - 30)));
     await h.command(`revoke ${id}`);
     await eventually(async () => expect(await statusOf(id)).toBe('revoked'));
+    await eventually(() => expect(dmsTo(USERS.alice, id)).toHaveLength(2)); // granted, then ended
     await new Promise((r) => setTimeout(r, 1_500));
     expect((await actions(id)).filter((a) => a === 'revoke.completed')).toHaveLength(1);
     expect(dmsTo(USERS.alice, id)).toHaveLength(2);
@@ -204,7 +205,7 @@ describe('/access extend', () => {
 });
 
 describe('escalation', () => {
-  it('posts the card to the escalation channel too, and lets the escalation group decide from then on', async () => {
+  it('posts the card to the escalation channel and DMs it to the escalation group, who may decide from then on', async () => {
     const id = await request('quick', '10m');
     // Before escalation Dave is not an approver of the role.
     expect(await h.click('access_approve', id, USERS.dave)).toBe(200);
@@ -215,13 +216,16 @@ describe('escalation', () => {
       () => expect(h.slack.callsTo('chat.postMessage').filter((c) => c.args.channel === ESCALATION_CHANNEL && about(id)(c))).toHaveLength(1),
       10_000,
     );
+    const daveCards = () => h.slack.callsTo('chat.postMessage').filter((c) => c.args.channel === USERS.dave && about(id)(c));
+    await eventually(() => expect(daveCards()).toHaveLength(1));
+    expect(JSON.stringify(FakeSlack.blocks(daveCards()[0]!))).toMatch(/access_approve.*access_deny/);
     expect(await h.click('access_approve', id, USERS.dave)).toBe(200);
     await eventually(async () => expect(await statusOf(id)).toBe('active'));
     expect((await actions(id)).filter((a) => a === 'request.escalated')).toHaveLength(1);
-    // Both cards show the outcome.
+    // Every card shows the outcome.
     await eventually(() => {
       const updated = h.slack.callsTo('chat.update').filter(about(id)).map((c) => c.args.channel);
-      expect(new Set(updated)).toEqual(new Set([APPROVERS_CHANNEL, ESCALATION_CHANNEL]));
+      expect(new Set(updated)).toEqual(new Set([APPROVERS_CHANNEL, ESCALATION_CHANNEL, String(daveCards()[0]!.answer?.channel)]));
     });
     await h.command(`revoke ${id}`);
     await eventually(async () => expect(await statusOf(id)).toBe('revoked'));
