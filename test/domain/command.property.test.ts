@@ -5,6 +5,7 @@
  * 13,700 generated inputs in total; the seeds are fast-check's (a failure prints the seed and the shrunk input).
  */
 import fc from 'fast-check';
+import '../support/fast-check-seed.js';
 import { describe, expect, it } from 'vitest';
 import { REASON_MAX_LENGTH, parseCommand, type CommandResult } from '../../src/domain/command.js';
 import { DAY, HOUR, MAX_DURATION_MS, MINUTE, MIN_DURATION_MS, SECOND, formatDuration, parseDuration } from '../../src/domain/duration.js';

@@ -94,9 +94,10 @@ describe('when the revoke keeps failing', () => {
       expect(r!.revoke_attempts).toBeGreaterThanOrEqual(5);
     }, 25_000);
     expect(await hasRead()).toBe(true);
-    expect(channelPosts(/fail/i).filter((c) => JSON.stringify(c.args).includes(id)).length).toBe(1);
-    const cardUpdates = h.slack.callsTo('chat.update').filter((c) => JSON.stringify(c.args).includes(id));
-    expect(cardUpdates.some((c) => /fail/i.test(JSON.stringify(FakeSlack.blocks(c))))).toBe(true);
+    // Both go through the outbox: wait for them, then the count says "once".
+    await eventually(() => expect(channelPosts(/fail/i).filter((c) => JSON.stringify(c.args).includes(id)).length).toBe(1));
+    const cardUpdates = () => h.slack.callsTo('chat.update').filter((c) => JSON.stringify(c.args).includes(id));
+    await eventually(() => expect(cardUpdates().some((c) => /fail/i.test(JSON.stringify(FakeSlack.blocks(c))))).toBe(true));
     // Secrets stay out of the channel even when the error is shown.
     expect(JSON.stringify(h.slack.calls)).not.toContain(h.target.botPassword);
 
@@ -125,6 +126,7 @@ describe('when the revoke keeps failing', () => {
         expect(r!.last_error).toMatch(/lock_timeout \(1s\)/);
       }, 20_000);
       expect(await hasRead()).toBe(true);
+      await eventually(() => expect(channelPosts(/fail/i).filter(about)).toHaveLength(1));
       const failing = channelPosts(/fail/i).filter(about);
       expect(failing).toHaveLength(1);
       expect(JSON.stringify(FakeSlack.blocks(failing[0]!))).toMatch(/lock_timeout/);

@@ -7,6 +7,7 @@
  */
 import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
+import '../support/fast-check-seed.js';
 import { beforeEach, describe, expect, it, vi } from 'vitest';
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import { parsePolicy, type PolicyResult } from '../../src/policy/load.js';
