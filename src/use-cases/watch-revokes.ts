@@ -6,8 +6,9 @@
  * - `revoking` with no transition (no attempt, failed or not) for longer than the revoke backoff's cap plus
  *   `graceMs` (a failing revoke that is still retried changes its row at every attempt, and is already
  *   reported by the worker as "revocation failing").
- * Each such grant is claimed once (`stalled_alerted_at`, audited `revoke.stalled`) and reported in one DM per
- * run to the policy admins, or, when the policy names none, to each grant's approvers' channel. It goes out
+ * Each such grant is claimed once per state (`stalled_alerted_at`, cleared by the next transition; audited
+ * `revoke.stalled`) and reported in one DM per run to the policy admins, or, when the policy names none, to
+ * each grant's approvers' channel. It goes out
  * directly through `ChatNotifier`, not through the outbox, because the outbox is delivered by workers, the
  * very thing that may be missing. A send that fails transiently releases the claim, so the next run tries
  * again; one a recipient refuses for good keeps it (the others got it, and would get it again every run); the

@@ -104,6 +104,18 @@ describe('PostgresRevokeWatch', () => {
     expect(later.find((r) => r.id === id)).toMatchObject({ status: 'revoking' });
   });
 
+  it('a grant alerted while active that later stalls again in revoking is alerted again, once', async () => {
+    const id = await activeGrant(new Date(Date.now() - 3 * HOUR));
+    expect((await watchA.claimStalled(cutoffs(), 50)).map((r) => r.id)).toContain(id);
+    await store.apply(id, (s) => startRevoke(s.request, 'expired', now())); // a worker came back, then stopped
+    expect(await alertedAt(id)).toBeNull();
+
+    const later = cutoffs(new Date(Date.now() + 2 * MINUTE));
+    expect((await watchA.claimStalled(later, 50)).map((r) => r.id)).toContain(id);
+    expect((await watchB.claimStalled(later, 50)).map((r) => r.id)).not.toContain(id);
+    expect(await stalledAudits(id)).toEqual([expect.objectContaining({ status: 'active' }), expect.objectContaining({ status: 'revoking' })]);
+  });
+
   it('two processes claiming at once report each stalled grant exactly once', async () => {
     const ids = await Promise.all(Array.from({ length: 12 }, () => activeGrant(new Date(Date.now() - 3 * HOUR))));
     const [a, b] = await Promise.all([watchA.claimStalled(cutoffs(), 50), watchB.claimStalled(cutoffs(), 50)]);

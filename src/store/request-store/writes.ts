@@ -90,7 +90,8 @@ export class PostgresRequestStore extends RequestReads implements RequestStore {
     const { next } = transition;
     const saved = await tx
       .update(accessRequests)
-      .set({ ...requestColumns(next), updatedAt: sql`now()` })
+      // A new state is a new chance to stall: an alert about the old one (the revoke watchdog's claim) is spent.
+      .set({ ...requestColumns(next), updatedAt: sql`now()`, ...(next.status !== snapshot.request.status ? { stalledAlertedAt: null } : {}) })
       .where(and(eq(accessRequests.id, requestId), eq(accessRequests.version, snapshot.request.version)))
       .returning({ id: accessRequests.id });
     // The row lock makes a lost race impossible here; the version check is the belt to its braces.
