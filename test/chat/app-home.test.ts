@@ -121,7 +121,15 @@ describe('App Home: everyone', () => {
     expect(row?.type === 'section' && row.text?.text).toMatch(/1h30m left/);
     const revoke = buttons(view).find((b) => b.action_id === ACTION_REVOKE);
     expect(revoke).toMatchObject({ value: 'req_active', text: { text: 'Revoke now' } });
-    expect(revoke?.confirm).toBeDefined();
+    // The requester's own grant: the dialog asks before giving the access back, and names what ends.
+    expect(revoke?.style).toBe('danger');
+    expect(revoke?.confirm).toEqual({
+      title: { type: 'plain_text', text: 'Give the access back now?', emoji: true },
+      text: { type: 'plain_text', text: 'Your access to prod-db / read ends now, before its window does. You can request it again later.', emoji: true },
+      confirm: { type: 'plain_text', text: 'Revoke now', emoji: true },
+      deny: { type: 'plain_text', text: 'Keep it', emoji: true },
+      style: 'danger',
+    });
   });
 
   it('shows a grant being revoked without a button', () => {

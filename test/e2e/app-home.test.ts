@@ -197,8 +197,45 @@ describe('the App Home', () => {
     const home = viewOf(publishesTo(USERS.bob).at(-1)!);
     // Bob approves Alice's already-active read request again: stale Home, refused, told by DM.
     const stale: Button = { type: 'button', action_id: ACTION_APPROVE, value: readId, text: { text: 'Approve' } };
-    const before = h.slack.callsTo('chat.postMessage').filter((c) => c.args.channel === USERS.bob).length;
+    // Let the revoke finish telling everyone first, so whatever arrives next comes from this click.
+    await eventually(async () => expect((await h.sql`SELECT status FROM access_requests WHERE id = ${readId}`)[0]!.status).toBe('revoked'));
+    await eventually(async () =>
+      expect((await h.sql`SELECT count(*)::int AS n FROM notifications WHERE delivered_at IS NULL AND abandoned_at IS NULL`)[0]!.n).toBe(0),
+    );
+    const dmsToBob = () => h.slack.callsTo('chat.postMessage').filter((c) => c.args.channel === USERS.bob);
+    const decisions = async () => (await h.sql`SELECT approver_id, outcome FROM decisions WHERE request_id = ${readId} ORDER BY id`).map((d) => [d.approver_id, d.outcome]);
+    const audit = async () => (await h.sql`SELECT action, actor, details FROM audit_events WHERE request_id = ${readId} ORDER BY id`).map((a) => ({ ...a }));
+    const dmsBefore = dmsToBob().length;
+    const postsBefore = h.slack.callsTo('chat.postMessage').length;
+    const updatesBefore = h.slack.callsTo('chat.update').length;
+    const ephemeralsBefore = h.slack.callsTo('chat.postEphemeral').length;
+    const responsesBefore = h.slack.responses.length;
+    const publishesBefore = publishesTo(USERS.bob).length;
+    const decisionsBefore = await decisions();
+    const auditBefore = await audit();
+    expect(decisionsBefore).toEqual([[USERS.bob, 'approve']]);
+
     await clickInHome(USERS.bob, { ...home, blocks: [...home.blocks, { type: 'actions', block_id: `req_decision:${readId}`, elements: [stale] }] }, stale);
-    await eventually(() => expect(h.slack.callsTo('chat.postMessage').filter((c) => c.args.channel === USERS.bob).length).toBeGreaterThan(before));
+    // Exactly one DM to Bob, and it is the refusal, in words; then his Home is republished, without the request.
+    await eventually(() => expect(dmsToBob().length).toBeGreaterThan(dmsBefore));
+    await eventually(() => expect(publishesTo(USERS.bob).length).toBeGreaterThan(publishesBefore));
+    expect(buttonsOf(viewOf(publishesTo(USERS.bob).at(-1)!)).filter((b) => b.value === readId)).toEqual([]);
+    expect(dmsToBob()).toHaveLength(dmsBefore + 1);
+    expect(dmsToBob().at(-1)!.args.text).toBe(
+      `Request \`${readId}\` was already decided by <@${USERS.bob}>: it is over: the access was granted and has been revoked.`,
+    );
+    // Nothing else: no other message, card update, ephemeral or response_url reply; the request, its decisions
+    // and the target are as they were; the refusal is audited.
+    expect(h.slack.callsTo('chat.postMessage')).toHaveLength(postsBefore + 1);
+    expect(h.slack.callsTo('chat.update')).toHaveLength(updatesBefore);
+    expect(h.slack.callsTo('chat.postEphemeral')).toHaveLength(ephemeralsBefore);
+    expect(h.slack.responses).toHaveLength(responsesBefore);
+    expect((await h.sql`SELECT status FROM access_requests WHERE id = ${readId}`)[0]!.status).toBe('revoked');
+    expect(await decisions()).toEqual(decisionsBefore);
+    expect(await h.target.hasRole(h.target.principal, h.target.roles.read)).toBe(false);
+    expect(await audit()).toEqual([
+      ...auditBefore,
+      { action: 'decision.refused', actor: USERS.bob, details: expect.objectContaining({ outcome: 'approve', code: 'NOT_PENDING' }) },
+    ]);
   });
 });

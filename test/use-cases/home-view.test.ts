@@ -105,9 +105,26 @@ describe('refreshing Homes', () => {
     expect(w.log.lines.some((l) => l.level === 'warn' && /App Home refresh failed/.test(l.msg ?? ''))).toBe(true);
   });
 
-  it('refreshHomes with nobody who opened the Home publishes nothing', async () => {
+  it('refreshHomes republishes, with the current content, the Home of exactly those who opened it', async () => {
     const w = createWorld();
-    await refreshHomes(w.deps, [ALICE, BOB]);
-    expect(w.notifier.homes).toEqual([]);
+    const id = await submitted(w); // Alice's read: Bob and Carol approve it
+    await refreshHomes(w.deps, [ALICE, BOB, CAROL]);
+    expect(w.notifier.homes).toEqual([]); // nobody has opened the Home yet
+
+    await openHome(w.deps, BOB);
+    expect(w.notifier.homes.map((h) => h.to)).toEqual([BOB]);
+    w.notifier.homes.length = 0;
+    w.clock.advance(MINUTE);
+    const write = await submitted(w, readRequest({ role: 'write' })); // a change Bob's open Home does not show yet
+
+    await refreshHomes(w.deps, [ALICE, BOB, CAROL]);
+    expect(w.notifier.homes.map((h) => h.to)).toEqual([BOB]); // not Alice nor Carol: they never opened it
+    const bob = w.notifier.homeOf(BOB)!;
+    expect(bob.viewerId).toBe(BOB);
+    expect(ids(bob.waiting)).toEqual([id, write]);
+    expect(ids(bob.active)).toEqual([]);
+    expect(ids(bob.pending)).toEqual([]);
+    expect(bob.admin).toBeNull();
+    expect(bob.at).toEqual(w.clock.now());
   });
 });
