@@ -105,39 +105,19 @@ export class PostgresRequestStore extends RequestReads implements RequestStore {
   }
 
   private async saveGrantWindow(tx: Tx, before: AccessRequest, after: AccessRequest): Promise<void> {
-    const changed =
-      before.grantedAt !== after.grantedAt ||
-      before.expiresAt !== after.expiresAt ||
-      before.revokedAt !== after.revokedAt ||
-      before.revokeReason !== after.revokeReason ||
-      before.revokedBy !== after.revokedBy ||
-      before.revokeNote !== after.revokeNote;
-    if (!changed) return;
+    const window = {
+      grantedAt: after.grantedAt,
+      expiresAt: after.expiresAt,
+      revokedAt: after.revokedAt,
+      revokeReason: after.revokeReason,
+      revokedBy: after.revokedBy,
+      revokeNote: after.revokeNote,
+    };
+    if ((Object.keys(window) as (keyof typeof window)[]).every((k) => before[k] === after[k])) return;
     await tx
       .insert(grants)
-      .values({
-        requestId: after.id,
-        resource: after.resource,
-        principal: after.principal,
-        preExisting: [],
-        grantedAt: after.grantedAt,
-        expiresAt: after.expiresAt,
-        revokedAt: after.revokedAt,
-        revokeReason: after.revokeReason,
-        revokedBy: after.revokedBy,
-        revokeNote: after.revokeNote,
-      })
-      .onConflictDoUpdate({
-        target: grants.requestId,
-        set: {
-          grantedAt: after.grantedAt,
-          expiresAt: after.expiresAt,
-          revokedAt: after.revokedAt,
-          revokeReason: after.revokeReason,
-          revokedBy: after.revokedBy,
-          revokeNote: after.revokeNote,
-        },
-      });
+      .values({ requestId: after.id, resource: after.resource, principal: after.principal, preExisting: [], ...window })
+      .onConflictDoUpdate({ target: grants.requestId, set: window });
   }
 
   async audit(entry: AuditEntry, requestId?: string): Promise<void> {
