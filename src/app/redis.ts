@@ -1,16 +1,10 @@
 /** The start-up checks of Redis: the database REDIS_URL names exists, and the eviction policy is noeviction. */
 import type { Redis } from 'ioredis';
 import type { Logger as Pino } from 'pino';
+import { withinTime } from '../time-limit.js';
 import { StartupError } from './startup-error.js';
 
 const REDIS_CHECK_TIMEOUT_MS = 10_000;
-
-/** `work`'s result, or 'timeout' when Redis has not answered within `ms` (a check never holds start-up for long). */
-async function within<T>(work: Promise<T>, ms: number): Promise<T | 'timeout'> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), ms).unref()));
-  return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
-}
 
 /**
  * Why Redis refuses the database number in REDIS_URL, or null. ioredis SELECTs it on every connect and, when
@@ -22,15 +16,16 @@ async function within<T>(work: Promise<T>, ms: number): Promise<T | 'timeout'> {
 async function redisDatabaseProblem(redis: Redis, timeoutMs: number): Promise<string | null> {
   const db = redis.options.db ?? 0;
   if (db === 0) return null;
-  const refused = await within(
+  // A check never holds start-up for long: no answer in time counts as no problem.
+  const refused = await withinTime(
     redis.select(db).then(
       () => null,
       (error: unknown) => (error instanceof Error && error.name === 'ReplyError' ? error.message : null),
     ),
     timeoutMs,
   );
-  if (refused === null || refused === 'timeout') return null;
-  return `REDIS_URL: Redis refused database ${db} (${refused}); use a database number the server has (0–15 unless redis.conf raises "databases"), or none for 0`;
+  if (!refused.done || refused.value === null) return null;
+  return `REDIS_URL: Redis refused database ${db} (${refused.value}); use a database number the server has (0–15 unless redis.conf raises "databases"), or none for 0`;
 }
 
 /**
@@ -57,14 +52,15 @@ export async function checkRedisEvictionPolicy(redis: Redis, log: Pino): Promise
     const info = await redis.info('memory').catch(() => '');
     return /^maxmemory_policy:(\S+)/m.exec(info)?.[1] ?? null;
   };
-  const policy = await within(read().catch(() => null), REDIS_CHECK_TIMEOUT_MS);
+  const answered = await withinTime(read().catch(() => null), REDIS_CHECK_TIMEOUT_MS);
+  const policy = answered.done ? answered.value : null;
   if (policy === 'noeviction') {
     log.debug({ setting: 'maxmemory-policy', value: policy }, 'Redis maxmemory-policy is noeviction, as BullMQ requires');
     return;
   }
-  if (policy === null || policy === 'timeout') {
+  if (policy === null) {
     log.info(
-      { setting: 'maxmemory-policy', reason: policy === 'timeout' ? 'no answer from Redis' : 'CONFIG GET and INFO not permitted' },
+      { setting: 'maxmemory-policy', reason: answered.done ? 'CONFIG GET and INFO not permitted' : 'no answer from Redis' },
       'could not verify Redis maxmemory-policy; BullMQ needs noeviction: check it in your Redis settings',
     );
     return;

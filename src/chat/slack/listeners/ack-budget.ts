@@ -11,6 +11,7 @@ import type { WebClient } from '@slack/web-api';
 import { requestableFor } from '../../../use-cases/groups.js';
 import type { UseCaseDeps } from '../../../use-cases/deps.js';
 import { noticeModal, requestModal } from '../blocks.js';
+import { withinTime, type Raced } from '../../../time-limit.js';
 import { outcomeText, settle } from './replies.js';
 
 /** Slack waits 3 s for the ack; this leaves room for the round trip. */
@@ -18,18 +19,9 @@ export const ACK_BUDGET_MS = 2_000;
 /** A trigger id is good for 3 s from the person's action, which happened before we heard of it. */
 export const FORM_OPEN_BUDGET_MS = 1_500;
 
-export type Raced<T> = { done: true; value: T } | { done: false; later: Promise<T> };
-
 /** `work`'s value if it settles within `budgetMs`, else the promise to wait on after answering. */
-export async function withinBudget<T>(work: Promise<T>, budgetMs: number = ACK_BUDGET_MS): Promise<Raced<T>> {
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<'late'>((resolve) => {
-    timer = setTimeout(() => resolve('late'), budgetMs);
-    timer.unref();
-  });
-  const first = await Promise.race([work.then((value) => ({ value })), late]);
-  clearTimeout(timer);
-  return first === 'late' ? { done: false, later: work } : { done: true, value: first.value };
+export function withinBudget<T>(work: Promise<T>, budgetMs: number = ACK_BUDGET_MS): Promise<Raced<T>> {
+  return withinTime(work, budgetMs);
 }
 
 /**
